@@ -1,0 +1,35 @@
+"""The build pins: one Solidity version shared by ape-config.yaml and package.json, and the
+OpenZeppelin version in the Ape dependency equal to the npm package."""
+
+import json
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _ape_config() -> dict:
+    return yaml.safe_load((ROOT / "ape-config.yaml").read_text())
+
+
+def _package_json() -> dict:
+    return json.loads((ROOT / "package.json").read_text())
+
+
+def test_solidity_version_is_pinned_once():
+    assert _ape_config()["solidity"]["version"] == _package_json()["dependencies"]["solc"]
+
+
+def test_contracts_pin_the_same_compiler():
+    version = _package_json()["dependencies"]["solc"]
+    for source in (ROOT / "contracts").rglob("*.sol"):
+        assert f"pragma solidity {version};" in source.read_text(), source.name
+
+
+def test_openzeppelin_dependency_matches_npm_package():
+    npm_version = _package_json()["dependencies"]["@openzeppelin/contracts"]
+    [dependency] = [d for d in _ape_config()["dependencies"] if d["name"] == "openzeppelin"]
+    assert dependency["version"] == npm_version
+    remapping = _ape_config()["solidity"]["import_remapping"]
+    assert f"@openzeppelin/contracts=openzeppelin/{npm_version}" in remapping
