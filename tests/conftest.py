@@ -164,7 +164,7 @@ def make_proposal(dao) -> Callable:
 
     def _make(proposer, spec: str = SMALL_SPEC, on=None):
         target = on or dao
-        proposal_id = target.numProposals()
+        proposal_id = target.numProposals() + 1
         target.createProposal(spec, sender=proposer)
         return proposal_id
 

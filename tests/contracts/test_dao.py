@@ -55,7 +55,7 @@ def test_create_proposal_records_snapshot_deadline_hash_and_emits_json(dao, memb
     alice, _, _ = members
     receipt = dao.createProposal(SMALL_SPEC, sender=alice)
     block = chain.provider.get_block(receipt.block_number)
-    proposal = dao.getProposal(0)
+    proposal = dao.getProposal(1)
     assert dao.numProposals() == 1
     assert proposal.snapshot == receipt.block_number - 1
     assert proposal.deadline == block.timestamp + VOTING_PERIOD
@@ -64,22 +64,22 @@ def test_create_proposal_records_snapshot_deadline_hash_and_emits_json(dao, memb
     assert (proposal.forVotes, proposal.againstVotes, proposal.abstainVotes) == (0, 0, 0)
     assert not proposal.executed
     [event] = dao.ProposalCreated.from_receipt(receipt)
-    assert event.proposalId == 0
+    assert event.proposalId == 1
     assert event.proposer == alice
     assert event.snapshot == proposal.snapshot
     assert event.deadline == proposal.deadline
-    assert event.quorum == 2
     assert event.specHash == keccak(text=SMALL_SPEC)
     assert event.spheronInstanceJson == SMALL_SPEC
-    assert dao.state(0) == ACTIVE
+    assert dao.quorum(1) == 2
+    assert dao.state(1) == ACTIVE
 
 
 def test_proposal_ids_are_sequential(dao, members, make_proposal):
     alice, bob, _ = members
-    assert make_proposal(alice) == 0
-    assert make_proposal(bob, spec=SMALL_SPEC.replace("web", "api")) == 1
+    assert make_proposal(alice) == 1
+    assert make_proposal(bob, spec=SMALL_SPEC.replace("web", "api")) == 2
     assert dao.numProposals() == 2
-    assert dao.getProposal(1).specHash == keccak(text=SMALL_SPEC.replace("web", "api"))
+    assert dao.getProposal(2).specHash == keccak(text=SMALL_SPEC.replace("web", "api"))
 
 
 def test_non_member_cannot_propose(dao, members, outsider):
@@ -101,7 +101,7 @@ def test_snapshot_is_the_block_before_the_proposal(dao, mint, outsider, chain):
     """Votes bought in the proposal's own block (e.g. a flash loan) cannot count."""
     mint(outsider, 1)
     receipt = dao.createProposal(SMALL_SPEC, sender=outsider)
-    assert dao.getProposal(0).snapshot == receipt.block_number - 1
+    assert dao.getProposal(1).snapshot == receipt.block_number - 1
 
 
 def test_empty_spec_is_rejected(dao, members):
@@ -126,7 +126,7 @@ def test_quorum_is_at_least_one_vote(deploy_dao, mint, alice):
     mint(alice, 1)
     dao = deploy_dao(quorum_bps=1)
     dao.createProposal(SMALL_SPEC, sender=alice)
-    assert dao.getProposal(0).quorum == 1
+    assert dao.getProposal(1).quorum == 1
 
 
 # --- voteOnProposal ------------------------------------------------------------------------------
@@ -307,25 +307,27 @@ def test_regression_tie_is_defeated(deploy_dao, mint, alice, bob, make_proposal,
 def test_regression_execute_unknown_id_reverts(dao, members, make_proposal, end_voting):
     """Tutorial defect 3: executing a future index marked it executed forever."""
     alice = members[0]
+    with ape.reverts(dao.SpheronDevsDAONonexistentProposal, proposalId=1):
+        dao.executeProposal(1, SMALL_SPEC, sender=alice)
+    pid = make_proposal(alice)
+    assert pid == 1
     with ape.reverts(dao.SpheronDevsDAONonexistentProposal, proposalId=0):
         dao.executeProposal(0, SMALL_SPEC, sender=alice)
-    pid = make_proposal(alice)
-    assert pid == 0
     dao.voteOnProposal(pid, FOR, sender=alice)
     end_voting()
     receipt = dao.executeProposal(pid, SMALL_SPEC, sender=alice)
     assert len(dao.DeployEvent.from_receipt(receipt)) == 1
 
 
-@pytest.mark.parametrize("view", ["state", "getProposal"])
+@pytest.mark.parametrize("view", ["state", "getProposal", "quorum"])
 def test_views_revert_for_unknown_id(dao, view):
     with ape.reverts(dao.SpheronDevsDAONonexistentProposal, proposalId=5):
         getattr(dao, view)(5)
 
 
 def test_has_voted_reverts_for_unknown_id(dao, alice):
-    with ape.reverts(dao.SpheronDevsDAONonexistentProposal, proposalId=0):
-        dao.hasVoted(0, alice)
+    with ape.reverts(dao.SpheronDevsDAONonexistentProposal, proposalId=1):
+        dao.hasVoted(1, alice)
 
 
 def test_vote_on_unknown_id_reverts(dao, members):
@@ -388,9 +390,9 @@ def test_one_kilobyte_spec_round_trips(dao, members, end_voting):
     alice = members[0]
     spec = json.dumps({"padding": "é" * 400 + "x" * 200})
     dao.createProposal(spec, sender=alice)
-    dao.voteOnProposal(0, FOR, sender=alice)
+    dao.voteOnProposal(1, FOR, sender=alice)
     end_voting()
-    receipt = dao.executeProposal(0, spec, sender=alice)
+    receipt = dao.executeProposal(1, spec, sender=alice)
     assert dao.DeployEvent.from_receipt(receipt)[0].spheronInstanceJson == spec
 
 

@@ -43,11 +43,11 @@ def test_tallies_and_outcome_match_snapshot_weights(
         expected = {AGAINST: 0, FOR: 0, ABSTAIN: 0}
         for account, (held, vote, _) in zip(voters, holders, strict=True):
             if vote is not None:
-                receipt = dao.voteOnProposal(0, vote, sender=account)
+                receipt = dao.voteOnProposal(1, vote, sender=account)
                 assert dao.VoteCast.from_receipt(receipt)[0].weight == held
                 expected[vote] += held
 
-        proposal = dao.getProposal(0)
+        proposal = dao.getProposal(1)
         assert proposal.forVotes == expected[FOR]
         assert proposal.againstVotes == expected[AGAINST]
         assert proposal.abstainVotes == expected[ABSTAIN]
@@ -60,6 +60,6 @@ def test_tallies_and_outcome_match_snapshot_weights(
         )
 
         end_voting()
-        receipt = dao.executeProposal(0, SMALL_SPEC, sender=voters[0])
+        receipt = dao.executeProposal(1, SMALL_SPEC, sender=voters[0])
         assert bool(dao.ProposalExecuted.from_receipt(receipt)[0].passed) == should_pass
         assert len(dao.DeployEvent.from_receipt(receipt)) == int(should_pass)
