@@ -1,0 +1,156 @@
+"""The DAO's `DeployEvent` log: its raw shape as read from a log source, and its ABI decoding.
+
+Solidity declaration (indexed arguments go to topics, the two strings to ABI-encoded data):
+
+    event DeployEvent(uint256 indexed proposalId, address indexed _from, string msg,
+                      string spheronInstanceJson);
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from eth_abi import decode, encode
+from eth_abi.exceptions import DecodingError
+from eth_utils import keccak, to_checksum_address
+
+DEPLOY_EVENT_SIGNATURE = "DeployEvent(uint256,address,string,string)"
+DEPLOY_EVENT_TOPIC0 = "0x" + keccak(text=DEPLOY_EVENT_SIGNATURE).hex()
+
+_TOPIC_HEX_CHARS = 64
+_ADDRESS_BYTES = 20
+
+
+@lru_cache(maxsize=4096)
+def checksum_address(address: str | bytes) -> str:
+    """`eth_utils.to_checksum_address`, cached: it costs a keccak per call, and log streams repeat
+    the same few addresses. Raises ValueError for anything that is not a 20-byte address."""
+    return to_checksum_address(address)
+
+
+class EventDecodeError(ValueError):
+    """A log is not a well-formed `DeployEvent`; the message names the reason."""
+
+
+@dataclass(frozen=True)
+class RawLog:
+    """One log as a log source reports it, normalised.
+
+    `address` is checksummed; `topics` are 0x-prefixed lowercase hex; `data` is 0x-prefixed hex.
+    `block_hash` and `timestamp` are optional because not every source reports them.
+    """
+
+    address: str
+    topics: tuple[str, ...]
+    data: str
+    block_number: int
+    transaction_hash: str
+    log_index: int
+    transaction_index: int
+    block_hash: str | None = None
+    timestamp: int | None = None
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """Identity of the log on its chain: (transaction hash, log index)."""
+        return (self.transaction_hash, self.log_index)
+
+
+@dataclass(frozen=True)
+class DeployEventRecord:
+    """A decoded `DeployEvent` with where it was emitted."""
+
+    proposal_id: int
+    sender: str
+    msg: str
+    spec_json: str
+    block_number: int
+    transaction_hash: str
+    log_index: int
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """Identity of the event on its chain: (transaction hash, log index)."""
+        return (self.transaction_hash, self.log_index)
+
+
+def _topic_bytes(topics: tuple[str, ...], index: int) -> bytes:
+    topic = topics[index]
+    body = topic[2:] if topic[:2] in ("0x", "0X") else None
+    if body is None or len(body) != _TOPIC_HEX_CHARS:
+        raise EventDecodeError(f"topic {index} is not 0x-prefixed 32-byte hex: {topic[:80]!r}")
+    try:
+        return bytes.fromhex(body)
+    except ValueError:
+        raise EventDecodeError(f"topic {index} is not valid hex: {topic[:80]!r}") from None
+
+
+def _utf8(raw: bytes, field: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EventDecodeError(
+            f"DeployEvent field {field!r} is not valid UTF-8 ({exc.reason} at byte {exc.start})"
+        ) from None
+
+
+def decode_deploy_event(log: RawLog) -> DeployEventRecord:
+    """Decode a `DeployEvent` log; raise `EventDecodeError` naming what is wrong with it."""
+    if not log.topics:
+        raise EventDecodeError("log has no topics, so it is not a DeployEvent")
+    if log.topics[0].lower() != DEPLOY_EVENT_TOPIC0:
+        raise EventDecodeError(
+            f"topic0 {log.topics[0][:80]!r} is not the DeployEvent topic {DEPLOY_EVENT_TOPIC0}"
+        )
+    if len(log.topics) != 3:
+        raise EventDecodeError(
+            f"DeployEvent has 3 topics (signature, proposalId, _from), this log has "
+            f"{len(log.topics)}"
+        )
+    proposal_id = int.from_bytes(_topic_bytes(log.topics, 1), "big")
+    sender_word = _topic_bytes(log.topics, 2)
+    if any(sender_word[:-_ADDRESS_BYTES]):
+        raise EventDecodeError("topic 2 (_from) is not a zero-padded 20-byte address")
+    sender = checksum_address(sender_word[-_ADDRESS_BYTES:])
+
+    data = log.data[2:] if log.data[:2] in ("0x", "0X") else log.data
+    try:
+        payload = bytes.fromhex(data)
+    except ValueError:
+        raise EventDecodeError(f"log data is not valid hex ({len(log.data)} chars)") from None
+    try:
+        raw_msg, raw_spec = decode(["bytes", "bytes"], payload)
+    except DecodingError as exc:
+        raise EventDecodeError(
+            f"log data is not an ABI-encoded (string, string) pair: {exc}"
+        ) from None
+
+    return DeployEventRecord(
+        proposal_id=proposal_id,
+        sender=sender,
+        msg=_utf8(raw_msg, "msg"),
+        spec_json=_utf8(raw_spec, "spheronInstanceJson"),
+        block_number=log.block_number,
+        transaction_hash=log.transaction_hash,
+        log_index=log.log_index,
+    )
+
+
+def encode_deploy_event(
+    proposal_id: int, sender: str, msg: str, spec_json: str
+) -> tuple[tuple[str, ...], str]:
+    """Build the (topics, data) a `DeployEvent(proposal_id, sender, msg, spec_json)` emits.
+
+    Used by the local stand-ins and tests to produce logs identical to the contract's.
+    """
+    if not 0 <= proposal_id < 2**256:
+        raise ValueError(f"proposal id {proposal_id} does not fit in uint256")
+    sender_bytes = bytes.fromhex(checksum_address(sender)[2:])
+    topics = (
+        DEPLOY_EVENT_TOPIC0,
+        "0x" + proposal_id.to_bytes(32, "big").hex(),
+        "0x" + sender_bytes.rjust(32, b"\x00").hex(),
+    )
+    data = "0x" + encode(["string", "string"], [msg, spec_json]).hex()
+    return topics, data
