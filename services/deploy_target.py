@@ -92,8 +92,14 @@ class DeploymentStatus:
 class DeployTarget(Protocol):
     """The operations the watcher uses to create an instance exactly once and follow it."""
 
-    def find_deployment(self, name: str) -> ExistingDeployment | None:
-        """Return the instance called `name`, if one exists (makes creation idempotent)."""
+    def find_deployment(
+        self, name: str, *, cluster_name: str | None = None
+    ) -> ExistingDeployment | None:
+        """Return the instance called `name`, if one exists (makes creation idempotent).
+
+        `cluster_name` (the spec's `clusterName`) narrows the search where the target groups
+        instances by cluster.
+        """
         ...
 
     def create(

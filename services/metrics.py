@@ -29,6 +29,9 @@ API_ERROR_KINDS = frozenset(
         "http_5xx",
         "auth",
         "invalid_response",
+        "unavailable",
+        "rejected",
+        "fatal",
         "other",
     }
 )

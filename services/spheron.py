@@ -400,14 +400,20 @@ class SpheronTarget:
     def __repr__(self) -> str:
         return f"SpheronTarget({self._client!r})"
 
-    def find_deployment(self, name: str) -> ExistingDeployment | None:
-        """The instance called `name` in any cluster of the organisation.
+    def find_deployment(
+        self, name: str, *, cluster_name: str | None = None
+    ) -> ExistingDeployment | None:
+        """The instance called `name` in the cluster `cluster_name` (or in any cluster).
 
-        Should several instances carry the name, one that is not Closed is preferred.
+        Spheron files an instance under the cluster named by its spec's `clusterName`, so giving
+        it keeps the lookup to one cluster's instances. Should several instances carry the name,
+        one that is not Closed is preferred.
         """
         found: ExistingDeployment | None = None
         organization_id = self._client.organization_id()
         for cluster in self._client.iter_clusters(organization_id, page_size=self._page_size):
+            if cluster_name is not None and cluster.get("name") != cluster_name:
+                continue
             cluster_id = str(cluster["_id"])
             instances = self._client.iter_cluster_instances(cluster_id, page_size=self._page_size)
             for instance in instances:
@@ -439,7 +445,7 @@ class SpheronTarget:
             instance_name=name,
         )
         answer = self._client.create_instance(
-            body, already_created=lambda: self._created_answer(name)
+            body, already_created=lambda: self._created_answer(name, spec.clusterName)
         )
         return CreatedDeployment(
             instance_id=str(answer["clusterInstanceId"]),
@@ -447,9 +453,9 @@ class SpheronTarget:
             cluster_id=str(answer["clusterId"]),
         )
 
-    def _created_answer(self, name: str) -> JsonDict | None:
+    def _created_answer(self, name: str, cluster_name: str) -> JsonDict | None:
         """A create answer rebuilt from an instance an earlier attempt created, if any."""
-        existing = self.find_deployment(name)
+        existing = self.find_deployment(name, cluster_name=cluster_name)
         if existing is None or existing.state == "Closed":
             return None
         if existing.deployment_id is None:

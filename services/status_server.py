@@ -7,39 +7,38 @@ ledger stores only public spec JSON and secret references (see ``services.ledger
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
+from services.http_service import BackgroundHTTPServer, JsonRequestHandler, bind_handler
 from services.ledger import DeploymentState, Ledger
 from services.metrics import METRICS_CONTENT_TYPE, BotMetrics
 
 logger = logging.getLogger(__name__)
 
-_JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 _ENDPOINTS = ("/healthz", "/metrics", "/deployments")
-# How often serve_forever checks for shutdown(); small so stop() returns promptly.
-_SHUTDOWN_POLL_S = 0.05
 
 
 class _BadRequest(Exception):
     """A query parameter the server cannot use; becomes a 400 response."""
 
 
-class StatusServer:
+class StatusServer(BackgroundHTTPServer):
     """Serve health, metrics and ledger rows on ``host:port`` (port 0 picks a free port).
 
     ``clock`` returns the current Unix time; it exists so the health rule can be exercised
-    without waiting.
+    without waiting. ``stop()`` also closes the ledger connection.
     """
+
+    thread_name = "status-server"
+    service_name = "status server"
+    daemon_handler_threads = True
 
     def __init__(
         self,
@@ -57,64 +56,23 @@ class StatusServer:
         self.metrics = metrics
         self.max_poll_age_s = max_poll_age_s
         self._clock = clock
-        self._host = host
-        self._port = port
         self._ledger: Ledger | None = None
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__(host, port)
 
-    @property
-    def url(self) -> str:
-        """Base URL, e.g. ``http://127.0.0.1:54321`` (only once started)."""
-        if self._httpd is None:
-            raise RuntimeError("status server is not running; call start() first")
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        """Open the read-only ledger connection the handler threads share until `stop()`."""
+        self._ledger = Ledger.open_readonly(self.ledger_path)
+        return bind_handler(_Handler, status=self, ledger=self._ledger)
 
-    def start(self) -> StatusServer:
-        if self._httpd is not None:
-            raise RuntimeError("status server is already running")
-        ledger = Ledger.open_readonly(self.ledger_path)
-        try:
-            httpd = ThreadingHTTPServer((self._host, self._port), _make_handler(self, ledger))
-        except BaseException:
-            ledger.close()
-            raise
-        httpd.daemon_threads = True
-        self._ledger = ledger
-        self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": _SHUTDOWN_POLL_S},
-            name="status-server",
-            daemon=True,
-        )
-        self._thread.start()
-        logger.info("status server listening on %s", self.url)
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the ledger connection; safe to call twice."""
-        httpd, thread, ledger = self._httpd, self._thread, self._ledger
-        self._httpd = self._thread = self._ledger = None
-        if httpd is not None:
-            httpd.shutdown()
-            httpd.server_close()
-        if thread is not None:
-            thread.join()
+    def _release(self) -> None:
+        ledger, self._ledger = self._ledger, None
         if ledger is not None:
             ledger.close()
 
-    def __enter__(self) -> StatusServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def start(self) -> StatusServer:
+        super().start()
+        logger.info("status server listening on %s", self.url)
+        return self
 
     # -- responses (called from handler threads) ---------------------------------------------
 
@@ -172,47 +130,33 @@ def _single(query: dict[str, list[str]], name: str) -> str | None:
     return values[0]
 
 
-def _make_handler(server: StatusServer, ledger: Ledger) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "spheron-dao-deploy-status"
+class _Handler(JsonRequestHandler):
+    server_version = "spheron-dao-deploy-status"
+    extra_headers: ClassVar[Mapping[str, str]] = {"Cache-Control": "no-store"}
+    status: StatusServer
+    ledger: Ledger
 
-        def do_GET(self) -> None:
-            parts = urlsplit(self.path)
-            query = parse_qs(parts.query, keep_blank_values=True)
-            try:
-                if parts.path == "/healthz":
-                    status, body = server.health(ledger)
-                    self._send_json(status, body)
-                elif parts.path == "/metrics":
-                    self._send(HTTPStatus.OK, server.metrics_text(ledger), METRICS_CONTENT_TYPE)
-                elif parts.path == "/deployments":
-                    self._send_json(HTTPStatus.OK, server.deployments(ledger, query))
-                else:
-                    self._send_json(
-                        HTTPStatus.NOT_FOUND,
-                        {
-                            "error": f"no such endpoint {parts.path!r}",
-                            "endpoints": list(_ENDPOINTS),
-                        },
-                    )
-            except _BadRequest as exc:
-                self._send_json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
-            except Exception:
-                logger.exception("status server failed to answer %s", parts.path)
-                self._send_json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "internal error"})
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        query = parse_qs(parts.query, keep_blank_values=True)
+        try:
+            if parts.path == "/healthz":
+                self.send_json(*self.status.health(self.ledger))
+            elif parts.path == "/metrics":
+                metrics = self.status.metrics_text(self.ledger)
+                self.send_body(HTTPStatus.OK, metrics, METRICS_CONTENT_TYPE)
+            elif parts.path == "/deployments":
+                self.send_json(HTTPStatus.OK, self.status.deployments(self.ledger, query))
+            else:
+                self.send_json(
+                    HTTPStatus.NOT_FOUND,
+                    {"error": f"no such endpoint {parts.path!r}", "endpoints": list(_ENDPOINTS)},
+                )
+        except _BadRequest as exc:
+            self.send_json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+        except Exception:
+            logger.exception("status server failed to answer %s", parts.path)
+            self.send_json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "internal error"})
 
-        def _send_json(self, status: HTTPStatus, body: object) -> None:
-            self._send(status, json.dumps(body).encode(), _JSON_CONTENT_TYPE)
-
-        def _send(self, status: HTTPStatus, payload: bytes, content_type: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            logger.debug("status server: " + format, *args)
-
-    return Handler
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("status server: " + format, *args)

@@ -1,1 +1,4 @@
-"""Local stand-ins for outside services, for tests and the local demo. None of them is the real service."""
+"""Local stand-ins for outside services, for tests and the local demo.
+
+None of them is the real service.
+"""

@@ -8,6 +8,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 
 import pytest
 from eth_utils import to_checksum_address
@@ -29,12 +30,11 @@ from services.etherscan import (
     parse_quantity,
 )
 from services.events import DEPLOY_EVENT_TOPIC0, RawLog, decode_deploy_event
+from tests.services.helpers import CHAIN_ID, SENDER
 
 API_KEY = "sk-VERY-SECRET-9f8e7d"
-CHAIN_ID = 11155111
 CONTRACT = to_checksum_address("0x" + "d4" * 20)
 OTHER_CONTRACT = to_checksum_address("0x" + "e5" * 20)
-SENDER = to_checksum_address("0x" + "a1" * 20)
 
 ClientFactory = Callable[..., EtherscanClient]
 
@@ -54,15 +54,15 @@ def source() -> GeneratedLogs:
 
 
 @pytest.fixture
-def standin(source: GeneratedLogs) -> Iterator[EtherscanStandIn]:
-    with EtherscanStandIn(api_key=API_KEY, chain_id=CHAIN_ID, log_source=source, seed=3) as server:
-        yield server
+def standin(
+    source: GeneratedLogs, etherscan_standin_factory: Callable[..., EtherscanStandIn]
+) -> EtherscanStandIn:
+    return etherscan_standin_factory(source, api_key=API_KEY, seed=3)
 
 
 @pytest.fixture
-def make_client(standin: EtherscanStandIn) -> Iterator[ClientFactory]:
+def make_client(standin: EtherscanStandIn, cleanup: ExitStack) -> ClientFactory:
     """Clients with tiny delays, closed after the test; `kinds` collects their on_call reports."""
-    clients: list[EtherscanClient] = []
 
     def make(**overrides: object) -> EtherscanClient:
         options: dict = {
@@ -75,13 +75,9 @@ def make_client(standin: EtherscanStandIn) -> Iterator[ClientFactory]:
             "backoff_s": 0.001,
         }
         options.update(overrides)
-        client = EtherscanClient(**options)
-        clients.append(client)
-        return client
+        return cleanup.enter_context(EtherscanClient(**options))
 
-    yield make
-    for client in clients:
-        client.close()
+    return make
 
 
 def server_calls(standin: EtherscanStandIn) -> int:

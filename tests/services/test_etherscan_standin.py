@@ -7,8 +7,8 @@ import json
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -29,12 +29,12 @@ from services.emulators.etherscan import (
     RpcLogs,
 )
 from services.events import DEPLOY_EVENT_TOPIC0, RawLog, decode_deploy_event
+from services.http_service import BackgroundHTTPServer, JsonRequestHandler, bind_handler
+from tests.services.helpers import CHAIN_ID, SENDER
 
 API_KEY = "standin-test-key"
-CHAIN_ID = 11155111
 CONTRACT = to_checksum_address("0x" + "c3" * 20)
 OTHER = to_checksum_address("0x" + "b2" * 20)
-SENDER = to_checksum_address("0x" + "a1" * 20)
 
 
 @pytest.fixture
@@ -43,9 +43,10 @@ def source() -> GeneratedLogs:
 
 
 @pytest.fixture
-def standin(source: GeneratedLogs) -> Iterator[EtherscanStandIn]:
-    with EtherscanStandIn(api_key=API_KEY, chain_id=CHAIN_ID, log_source=source, seed=11) as server:
-        yield server
+def standin(
+    source: GeneratedLogs, etherscan_standin_factory: Callable[..., EtherscanStandIn]
+) -> EtherscanStandIn:
+    return etherscan_standin_factory(source, api_key=API_KEY, seed=11)
 
 
 def api(standin: EtherscanStandIn, timeout: float = 5.0, **params: object) -> requests.Response:
@@ -350,35 +351,30 @@ def test_generated_logs_number_logs_within_each_block() -> None:
     assert len({a.transaction_hash, b.transaction_hash, c.transaction_hash}) == 3
 
 
-class FakeNode:
+class _NodeHandler(JsonRequestHandler):
+    node: FakeNode
+    json_content_type = "application/json"
+
+    def do_POST(self) -> None:
+        request = json.loads(self.read_body() or b"{}")
+        self.send_json(200, {"jsonrpc": "2.0", "id": request["id"], **self.node.answer(request)})
+
+
+class FakeNode(BackgroundHTTPServer):
     """A tiny JSON-RPC node on loopback: eth_blockNumber and eth_getLogs over a fixed list."""
 
+    thread_name = "fake-node"
+    service_name = "the fake node"
+    poll_interval_s = 0.02
+
     def __init__(self, head: int, logs: list[dict[str, Any]]) -> None:
+        super().__init__()
         self.head = head
         self.logs = logs
         self.fail = False
-        node = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                body = {"jsonrpc": "2.0", "id": request["id"], **node.answer(request)}
-                payload = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,))
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return bind_handler(_NodeHandler, node=self)
 
     def answer(self, request: dict[str, Any]) -> dict[str, Any]:
         if self.fail:
@@ -397,15 +393,6 @@ class FakeNode:
                 and topic0 in (None, log["topics"][0])
             ]
         }
-
-    def __enter__(self) -> FakeNode:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
 
 
 def node_log(block: int, index: int, contract: str = CONTRACT) -> dict[str, Any]:

@@ -25,8 +25,7 @@ from services.spec import (
     spec_hash,
     spec_summary,
 )
-
-DELETE = object()
+from tests.services.helpers import DELETE, set_path
 
 
 def base_spec() -> dict[str, Any]:
@@ -55,14 +54,7 @@ def base_spec() -> dict[str, Any]:
 def changed(path: str, value: object) -> dict[str, Any]:
     """base_spec() with the value at a dotted path (list indexes as numbers) set or deleted."""
     doc = base_spec()
-    *parents, last = [int(part) if part.isdigit() else part for part in path.split(".")]
-    target: Any = doc
-    for part in parents:
-        target = target[part]
-    if value is DELETE:
-        del target[last]
-    else:
-        target[last] = value
+    set_path(doc, path, value)
     return doc
 
 

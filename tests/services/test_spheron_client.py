@@ -319,6 +319,9 @@ def test_find_deployment_pages_through_many_clusters_and_instances(
     assert found is not None
     assert (found.instance_id, found.cluster_id) == (last["clusterInstanceId"], last["clusterId"])
     assert target.find_deployment("inst-4-0") is None
+    scoped = target.find_deployment("inst-3-3", cluster_name="cluster-3")
+    assert scoped is not None and scoped.instance_id == found.instance_id
+    assert target.find_deployment("inst-3-3", cluster_name="cluster-2") is None
 
 
 def test_find_deployment_prefers_an_open_instance(

@@ -21,6 +21,7 @@ from services.emulators.spheron import (
     FaultPlan,
     SpheronEmulator,
 )
+from tests.services.helpers import DELETE, set_path
 
 SECRET = "hunter2=and=more"
 
@@ -155,14 +156,7 @@ def _edit(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     """Set (or, with value None, delete) a dotted path in a body."""
 
     def apply(body: dict[str, Any]) -> None:
-        *parents, last = path.split(".")
-        target = body
-        for key in parents:
-            target = target[key]
-        if value is None:
-            del target[last]
-        else:
-            target[last] = value
+        set_path(body, path, DELETE if value is None else value)
 
     return apply
 

@@ -1,0 +1,228 @@
+"""The deploy bot's loop: read confirmed DeployEvents, record them, advance their deployments.
+
+One poll:
+1. ask the log source for its head; the confirmed head is `head - confirmations`;
+2. read every DeployEvent log from the block after the checkpoint (or the start block) up to the
+   confirmed head, batch by batch; each batch's events and the checkpoint at its last block are
+   committed together, so the checkpoint never passes an unrecorded event;
+3. let the deployer advance every unfinished ledger row (validate, create, follow).
+
+Events in blocks younger than `confirmations` are never read, so a reorg that drops them (the usual
+one-block reorg on Ethereum) never deploys them. Transient failures of either outside service end
+the poll and are retried on the next; fatal ones (`FatalBotError`) stop the bot.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import requests
+
+from services.deploy_target import TargetAuthError
+from services.deployer import Deployer
+from services.etherscan import (
+    EtherscanDailyLimitReached,
+    EtherscanError,
+    EtherscanFatalError,
+    LogBatch,
+)
+from services.events import DeployEventRecord, EventDecodeError, decode_deploy_event
+from services.ledger import Ledger, NewEvent
+from services.log_source import LogSource, LogSourceUnavailable
+from services.metrics import BotMetrics
+from services.spec import spec_hash
+
+logger = logging.getLogger(__name__)
+
+#: Seconds between two backfill progress lines.
+PROGRESS_EVERY_S = 2.0
+
+
+class FatalBotError(RuntimeError):
+    """Retrying cannot help (bad credentials, dead endpoint): the bot stops with this message."""
+
+
+@dataclass(frozen=True)
+class WatchOptions:
+    confirmations: int
+    poll_interval_s: float
+    start_block: int
+    once: bool = False
+    #: Longest wait for the deployments of a `--once` run to settle before exiting.
+    settle_timeout_s: float = 900.0
+
+
+class Watcher:
+    """Runs polls until stopped (or once, with `once`)."""
+
+    def __init__(
+        self,
+        source: LogSource,
+        ledger: Ledger,
+        deployer: Deployer,
+        metrics: BotMetrics,
+        options: WatchOptions,
+        stop: threading.Event,
+    ) -> None:
+        self._source = source
+        self._ledger = ledger
+        self._deployer = deployer
+        self._metrics = metrics
+        self._options = options
+        self._stop = stop
+
+    def run(self) -> int:
+        """Poll until stopped; returns the process exit code (0, or 1 if a `--once` poll failed)."""
+        if self._options.once:
+            return self._run_once()
+        while not self._stop.is_set():
+            wait = self._options.poll_interval_s
+            try:
+                self.poll()
+            except EtherscanDailyLimitReached as error:
+                wait = max(wait, error.retry_after_s or wait)
+                logger.warning("Etherscan daily limit reached; next poll in %.0f s", wait)
+            except _TRANSIENT as error:
+                logger.warning("poll failed, retrying in %.1f s: %s", wait, _one_line(error))
+            self._stop.wait(wait)
+        logger.info("stopped")
+        return 0
+
+    def _run_once(self) -> int:
+        try:
+            self.poll()
+            deadline = time.monotonic() + self._options.settle_timeout_s
+            while (
+                self._deployer.has_pending_followups()
+                and time.monotonic() < deadline
+                and not self._stop.wait(min(1.0, self._options.poll_interval_s))
+            ):
+                self._deployer.advance(self._stop.is_set)
+        except _TRANSIENT as error:
+            logger.error("poll failed: %s", _one_line(error))
+            return 1
+        return 0
+
+    def poll(self) -> None:
+        """One poll: record confirmed events up to the head, then advance deployments."""
+        try:
+            self._record_confirmed_events()
+            self._deployer.advance(self._stop.is_set)
+        except EtherscanFatalError as error:
+            self._metrics.record_api_error("etherscan", "fatal")
+            raise FatalBotError(str(error)) from None
+        except TargetAuthError as error:
+            self._metrics.record_api_error("spheron", "auth")
+            raise FatalBotError(f"Spheron refused the access token: {error}") from None
+        except _TRANSIENT as error:
+            self._metrics.record_poll(success=False)
+            self._count_error(error)
+            raise
+        self._metrics.record_poll(success=True)
+
+    def _record_confirmed_events(self) -> None:
+        head = self._source.head()
+        self._metrics.set_head(head)
+        confirmed = head - self._options.confirmations
+        checkpoint = self._ledger.checkpoint()
+        start = self._options.start_block if checkpoint is None else checkpoint + 1
+        if start > confirmed:
+            return
+        progress = _Progress(start, confirmed)
+        for batch in self._source.batches(start, confirmed, progress.report):
+            events = list(self._decode(batch))
+            new = self._ledger.record_batch(events, batch.to_block)
+            self._metrics.set_checkpoint(batch.to_block)
+            if new:
+                self._metrics.record_events_seen(len(new))
+                logger.info(
+                    "recorded DeployEvent for proposal%s %s (blocks %d-%d)",
+                    "s" if len(new) > 1 else "",
+                    ", ".join(str(pid) for pid in new),
+                    batch.from_block,
+                    batch.to_block,
+                )
+            if self._stop.is_set():
+                return
+        progress.done()
+
+    def _decode(self, batch: LogBatch) -> Iterable[NewEvent]:
+        for log in batch.logs:
+            try:
+                event = decode_deploy_event(log)
+            except EventDecodeError as error:
+                self._metrics.record_events_rejected()
+                logger.error(
+                    "skipping undecodable log %s#%d in block %d: %s",
+                    log.transaction_hash,
+                    log.log_index,
+                    log.block_number,
+                    error,
+                )
+                continue
+            yield _new_event(event)
+
+    def _count_error(self, error: BaseException) -> None:
+        # Etherscan calls are counted per attempt by the client's hook (see services.bot).
+        if isinstance(error, LogSourceUnavailable):
+            self._metrics.record_api_error("rpc", "unavailable")
+
+
+def _new_event(event: DeployEventRecord) -> NewEvent:
+    return NewEvent(
+        proposal_id=event.proposal_id,
+        sender=event.sender,
+        spec_json=event.spec_json,
+        spec_hash="0x" + spec_hash(event.spec_json).hex(),
+        block_number=event.block_number,
+        tx_hash=event.transaction_hash,
+        log_index=event.log_index,
+    )
+
+
+class _Progress:
+    """Logs a backfill progress line at most every `PROGRESS_EVERY_S` seconds."""
+
+    def __init__(self, start: int, end: int) -> None:
+        self._start = start
+        self._end = end
+        self._last = time.monotonic()
+        self._reported = False
+
+    def report(self, done_to_block: int, to_block: int, calls: int) -> None:
+        now = time.monotonic()
+        if now - self._last < PROGRESS_EVERY_S:
+            return
+        self._last = now
+        self._reported = True
+        span = max(1, self._end - self._start + 1)
+        logger.info(
+            "backfill: block %d of %d (%.0f%%), %d log queries",
+            done_to_block,
+            to_block,
+            100 * (done_to_block - self._start + 1) / span,
+            calls,
+        )
+
+    def done(self) -> None:
+        if self._reported:
+            logger.info("backfill: caught up at block %d", self._end)
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+# Failures after which the next poll may succeed.
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    EtherscanError,
+    LogSourceUnavailable,
+    requests.RequestException,
+    ConnectionError,
+    TimeoutError,
+    OSError,
+)

@@ -1,0 +1,190 @@
+"""Watcher: confirmed DeployEvents from the Etherscan stand-in, through the ledger, to the Spheron
+emulator — in process, with real HTTP servers on loopback."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from services.deployer import Deployer, DeployerOptions
+from services.emulators.etherscan import EtherscanStandIn, Faults, GeneratedLogs
+from services.etherscan import EtherscanClient, EtherscanFatalError
+from services.ledger import DeploymentState, Ledger
+from services.log_source import EtherscanLogSource
+from services.metrics import BotMetrics
+from services.policy import DeployPolicy
+from services.spec import canonical_json, parse_spec
+from services.spheron import SpheronTarget
+from services.watcher import FatalBotError, Watcher, WatchOptions
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+CHAIN_ID = 11155111
+DAO = "0x" + "ab" * 20
+SENDER = "0x" + "cd" * 20
+API_KEY = "standin-key-8d7f"
+SPEC = canonical_json(parse_spec((EXAMPLES / "web-service.json").read_text()))
+
+
+@pytest.fixture
+def chain():
+    return GeneratedLogs(head=100)
+
+
+@pytest.fixture
+def standin(chain):
+    with EtherscanStandIn(api_key=API_KEY, chain_id=CHAIN_ID, log_source=chain) as server:
+        yield server
+
+
+@pytest.fixture
+def emulator(spheron_emulator_factory):
+    return spheron_emulator_factory()
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    with Ledger(tmp_path / "ledger.sqlite3", chain_id=CHAIN_ID, dao_address=DAO) as opened:
+        yield opened
+
+
+@pytest.fixture
+def make_watcher(standin, emulator, ledger, spheron_client_factory):
+    stop = threading.Event()
+
+    def make(*, confirmations=2, start_block=0, api_key=API_KEY, once=False):
+        metrics = BotMetrics()
+        client = EtherscanClient(
+            standin.url,
+            api_key,
+            CHAIN_ID,
+            calls_per_second=1000,
+            backoff_s=0.001,
+            max_retries=6,
+        )
+        source = EtherscanLogSource(client, DAO, page_size=1000)
+        deployer = Deployer(
+            ledger,
+            SpheronTarget(spheron_client_factory(emulator)),
+            DeployPolicy(),
+            metrics,
+            DeployerOptions(chain_id=CHAIN_ID, dao_address=DAO),
+            environ={},
+        )
+        options = WatchOptions(
+            confirmations=confirmations,
+            poll_interval_s=0.05,
+            start_block=start_block,
+            once=once,
+            settle_timeout_s=10,
+        )
+        watcher = Watcher(source, ledger, deployer, metrics, options, stop)
+        watcher.metrics = metrics
+        return watcher
+
+    return make
+
+
+def deploy_event(chain, proposal_id, block, spec=SPEC):
+    chain.add_deploy_event(DAO, proposal_id, SENDER, "Deploy", spec, block_number=block)
+
+
+def test_only_confirmed_events_are_recorded_and_deployed(chain, ledger, emulator, make_watcher):
+    deploy_event(chain, 1, block=90)
+    deploy_event(chain, 2, block=99)  # 1 confirmation only
+    watcher = make_watcher(confirmations=2)
+    watcher.poll()
+    assert ledger.checkpoint() == 98
+    assert ledger.get(1).state is DeploymentState.CREATED
+    assert ledger.get(2) is None
+    chain.head = 101
+    watcher.poll()
+    assert ledger.get(2) is not None
+    assert len(emulator.request_log()) == 2
+
+
+def test_replayed_polls_and_restarts_never_create_twice(chain, ledger, emulator, make_watcher):
+    for pid in range(1, 6):
+        deploy_event(chain, pid, block=50 + pid)
+    make_watcher().poll()
+    # A restart without checkpoint progress (e.g. --from-block forcing a rescan) replays the logs.
+    make_watcher(start_block=0).poll()
+    make_watcher().poll()
+    assert sorted(r.proposal_id for r in ledger.rows()) == [1, 2, 3, 4, 5]
+    assert len(emulator.request_log()) == 5
+
+
+def test_backfill_pages_through_more_than_a_page_of_events(
+    chain, ledger, emulator, standin, make_watcher
+):
+    chain.head = 5_000
+    for pid in range(1, 1_201):
+        deploy_event(chain, pid, block=10 + pid * 3, spec="{}")  # invalid: rejected, not deployed
+    watcher = make_watcher()
+    watcher.poll()
+    counts = ledger.counts_by_state()
+    assert counts[DeploymentState.REJECTED] == 1_200
+    assert ledger.checkpoint() == 4_998
+    assert standin.stats()["calls"]["getLogs"] <= 3
+    assert emulator.request_log() == []
+
+
+def test_bad_events_are_recorded_with_reasons_and_good_ones_still_deploy(
+    chain, ledger, emulator, make_watcher
+):
+    deploy_event(chain, 1, block=10, spec='{"clusterName": "x"}')
+    deploy_event(chain, 2, block=11)
+    deploy_event(chain, 3, block=12, spec="\x00 not json")
+    make_watcher().poll()
+    assert ledger.get(1).state is DeploymentState.REJECTED
+    assert "configuration" in ledger.get(1).reason
+    assert ledger.get(2).state is DeploymentState.CREATED
+    assert ledger.get(3).state is DeploymentState.REJECTED
+    assert len(emulator.request_log()) == 1
+
+
+def test_transient_etherscan_errors_are_retried_without_losing_events(
+    chain, ledger, standin, emulator, make_watcher
+):
+    deploy_event(chain, 1, block=10)
+    standin.set_faults(rate_limit_next=2, http_500_next=1, malformed_next=1)
+    make_watcher().poll()
+    assert ledger.get(1).state is DeploymentState.CREATED
+    assert standin.stats()["faults"]
+
+
+def test_invalid_api_key_is_fatal(make_watcher):
+    with pytest.raises(FatalBotError, match="Invalid API Key"):
+        make_watcher(api_key="wrong").poll()
+
+
+def test_once_waits_for_deployments_to_settle(chain, ledger, make_watcher):
+    deploy_event(chain, 1, block=10)
+    assert make_watcher(once=True).run() == 0
+    assert ledger.get(1).state is DeploymentState.DEPLOYED
+
+
+def test_metrics_follow_the_poll(chain, make_watcher):
+    deploy_event(chain, 1, block=10)
+    watcher = make_watcher()
+    watcher.poll()
+    text = watcher.metrics.render().decode()
+    assert "checkpoint_lag_blocks 2.0" in text
+    assert 'deployments{state="CREATED"} 1.0' in text
+
+
+def test_fatal_error_class_is_distinct(standin):
+    client = EtherscanClient(
+        standin.url.replace("/v2/api", "/api"), API_KEY, CHAIN_ID, calls_per_second=1000
+    )
+    with pytest.raises(EtherscanFatalError):
+        client.block_number()
+
+
+def test_json_of_each_deployed_spec_is_the_on_chain_one(chain, ledger, make_watcher):
+    deploy_event(chain, 4, block=10)
+    make_watcher().poll()
+    assert json.loads(ledger.get(4).spec_json) == json.loads(SPEC)
+    assert Faults  # the stand-in's fault model is importable for the integration tests
