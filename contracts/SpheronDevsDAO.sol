@@ -23,8 +23,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
  * Gas design: the JSON is never stored. It is emitted in {ProposalCreated} (readable by anyone from the
  * logs), bound by its keccak256 hash in storage, and given again as calldata to {executeProposal},
  * which checks it against the hash before emitting it in {DeployEvent}. Each proposal uses two storage
- * slots: the spec hash, and one packed slot for timing, tallies and status. The quorum is derived from
- * the supply checkpoint at the snapshot when needed, not stored.
+ * slots: the spec hash, and one packed slot for timing, quorum, tallies and status.
  */
 contract SpheronDevsDAO {
     /*//////////////////////////////////////////////////////////////
@@ -47,13 +46,14 @@ contract SpheronDevsDAO {
         Executed
     }
 
-    /// @dev Exactly one storage slot (256 bits).
+    /// @dev One storage slot (240 bits). Votes are uint32: up to 4,294,967,295 tokens.
     struct ProposalCore {
         uint48 snapshot;
         uint48 deadline;
-        uint48 forVotes;
-        uint48 againstVotes;
-        uint48 abstainVotes;
+        uint32 quorum;
+        uint32 forVotes;
+        uint32 againstVotes;
+        uint32 abstainVotes;
         bool executed;
         bool passed;
     }
@@ -174,7 +174,8 @@ contract SpheronDevsDAO {
     //////////////////////////////////////////////////////////////*/
 
     /**
-     * @param token_ The membership NFT (an {IERC5805} votes token that is also an {IERC721}).
+     * @param token_ The membership NFT: an {IERC5805} votes token on block-number clock that is
+     * also an {IERC721}.
      * @param votingPeriod_ Seconds a proposal accepts votes (1 .. 2^32).
      * @param quorumBps_ Quorum in basis points of the supply at the snapshot (1..10000).
      * @param proposalThreshold_ Votes needed to propose (at least 1, so only members propose).
@@ -188,6 +189,8 @@ contract SpheronDevsDAO {
         uint256 maxSpecBytes_
     ) {
         if (address(token_).code.length == 0) revert SpheronDevsDAOInvalidParameter("token");
+        // Snapshots are block numbers (read without a call to the token in createProposal).
+        if (token_.clock() != block.number) revert SpheronDevsDAOInvalidParameter("token clock");
         if (votingPeriod_ == 0 || votingPeriod_ > type(uint32).max) {
             revert SpheronDevsDAOInvalidParameter("votingPeriod");
         }
@@ -217,11 +220,14 @@ contract SpheronDevsDAO {
         if (size == 0) revert SpheronDevsDAOEmptySpec();
         if (size > maxSpecBytes) revert SpheronDevsDAOSpecTooLarge(size, maxSpecBytes);
 
-        uint48 snapshot = token.clock() - 1;
+        uint48 snapshot = uint48(block.number - 1);
         uint256 votes = token.getPastVotes(msg.sender, snapshot);
         if (votes < proposalThreshold) {
             revert SpheronDevsDAOInsufficientVotingPower(msg.sender, votes, proposalThreshold);
         }
+        // Supply checkpoints are uint208 and quorumBps <= 10,000: the product cannot overflow.
+        uint256 supply = token.getPastTotalSupply(snapshot);
+        uint256 quorum_ = Math.max(1, Math.ceilDiv(supply * quorumBps, 10_000));
         uint48 deadline = SafeCast.toUint48(block.timestamp + votingPeriod);
         bytes32 specHash = keccak256(bytes(spheronInstanceJson));
 
@@ -230,6 +236,7 @@ contract SpheronDevsDAO {
         _proposals[proposalId] = ProposalCore({
             snapshot: snapshot,
             deadline: deadline,
+            quorum: SafeCast.toUint32(quorum_),
             forVotes: 0,
             againstVotes: 0,
             abstainVotes: 0,
@@ -258,7 +265,7 @@ contract SpheronDevsDAO {
 
         weight = token.getPastVotes(msg.sender, p.snapshot);
         if (weight == 0) revert SpheronDevsDAONoVotingPower(proposalId, msg.sender);
-        uint48 votes = SafeCast.toUint48(weight);
+        uint32 votes = SafeCast.toUint32(weight);
 
         _hasVoted[proposalId][msg.sender] = true;
         ProposalCore storage stored = _proposals[proposalId];
@@ -323,7 +330,7 @@ contract SpheronDevsDAO {
             specHash: _specHashes[proposalId],
             snapshot: p.snapshot,
             deadline: p.deadline,
-            quorum: _quorumAt(p.snapshot),
+            quorum: p.quorum,
             forVotes: p.forVotes,
             againstVotes: p.againstVotes,
             abstainVotes: p.abstainVotes,
@@ -334,8 +341,8 @@ contract SpheronDevsDAO {
 
     /// @notice Votes needed for `proposalId` to pass: `quorumBps` of the token supply at its snapshot,
     /// rounded up, at least one. For and Abstain votes count toward it. Reverts for an unknown id.
-    function quorum(uint256 proposalId) public view returns (uint256) {
-        return _quorumAt(_existingProposal(proposalId).snapshot);
+    function quorum(uint256 proposalId) external view returns (uint256) {
+        return _existingProposal(proposalId).quorum;
     }
 
     /// @notice Number of proposals created; ids run from 1 to `numProposals()`.
@@ -360,12 +367,7 @@ contract SpheronDevsDAO {
         if (p.deadline == 0) revert SpheronDevsDAONonexistentProposal(proposalId);
     }
 
-    function _quorumAt(uint256 snapshot) private view returns (uint256) {
-        uint256 supply = token.getPastTotalSupply(snapshot);
-        return Math.max(1, Math.mulDiv(supply, quorumBps, 10_000, Math.Rounding.Ceil));
-    }
-
-    function _passed(ProposalCore memory p) private view returns (bool) {
-        return p.forVotes > p.againstVotes && uint256(p.forVotes) + p.abstainVotes >= _quorumAt(p.snapshot);
+    function _passed(ProposalCore memory p) private pure returns (bool) {
+        return p.forVotes > p.againstVotes && uint256(p.forVotes) + p.abstainVotes >= p.quorum;
     }
 }

@@ -600,7 +600,13 @@ def _no_constant(name: str) -> Any:
 
 
 def _nesting_depth(text: str) -> int:
-    """Deepest nesting of ``[`` / ``{`` outside strings, found before parsing recursively."""
+    """Deepest nesting of ``[`` / ``{`` outside strings, found before parsing recursively.
+
+    Only an upper bound matters, so a text with few brackets in all is answered without the
+    character loop (the common case, and the bot validates every event)."""
+    brackets = text.count("[") + text.count("{")
+    if brackets <= MAX_JSON_DEPTH:
+        return brackets
     depth = deepest = 0
     in_string = escaped = False
     for char in text:

@@ -48,6 +48,14 @@ def test_constructor_rejects_token_without_code(project, deploy_dao, outsider):
         deploy_dao(token=outsider.address)
 
 
+def test_constructor_rejects_token_with_timestamp_clock(project, deploy_dao, deployer):
+    token = deployer.deploy(project.TimestampClockNFT)
+    with ape.reverts(
+        project.SpheronDevsDAO.SpheronDevsDAOInvalidParameter, parameter="token clock"
+    ):
+        deploy_dao(token=token)
+
+
 # --- createProposal ------------------------------------------------------------------------------
 
 

@@ -77,3 +77,16 @@ def test_example_policy_refuses_what_it_should(
     doc = json.loads((EXAMPLES / "web-service.json").read_text())
     doc["configuration"].update(change)
     assert policy.violations(parse_spec(json.dumps(doc))) == [expected]
+
+
+def test_refused_by_policy_example_is_a_valid_spec_that_the_example_policy_refuses(
+    policy: DeployPolicy,
+) -> None:
+    spec = parse_spec((EXAMPLES / "refused-by-policy" / "gpu-miner.json").read_bytes())
+    violations = policy.violations(spec)
+    fields = {violation.split(":", 1)[0] for violation in violations}
+    assert {
+        "configuration.image",
+        "configuration.replicas",
+        "configuration.customSpecs.cpu",
+    } <= fields
