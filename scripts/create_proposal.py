@@ -1,0 +1,113 @@
+"""ape run create_proposal SPEC_FILE — propose deploying a Spheron instance spec (JSON)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, BinaryIO
+
+import click
+from ape.cli import account_option
+
+from services.cli_support import DaoCommand, dao_option
+
+if TYPE_CHECKING:
+    from ape.api import AccountAPI, ProviderAPI
+
+
+@click.command(
+    cls=DaoCommand,
+    short_help="Propose a Spheron instance spec (JSON file or - for stdin).",
+    help="""Propose deploying the Spheron instance described by SPEC_FILE (a JSON file, or - to
+    read standard input).
+
+    The spec is validated here first (schema, limits, the DAO's maxSpecBytes), so an invalid one
+    costs no gas. What goes on-chain is its canonical JSON (sorted keys, no whitespace, defaults
+    omitted), so the on-chain hash is the one printed here. You need the DAO's proposal
+    threshold in votes at the previous block. Secrets never go in a spec: use ${secret:NAME}
+    references and give the deploy bot DAO_SECRET_NAME.
+
+    Example: ape run create_proposal examples/web-service.json --network ethereum:sepolia
+    --account alice
+    """,
+)
+@account_option(prompt=False)
+@dao_option()
+@click.option("--dry-run", is_flag=True, help="Validate the spec only; send nothing.")
+@click.argument("spec_file", type=click.File("rb"), metavar="SPEC_FILE")
+def cli(
+    spec_file: BinaryIO,
+    dry_run: bool,
+    account: AccountAPI | None,
+    dao_address: str | None,
+    provider: ProviderAPI,
+):
+    from services.cli_support import (
+        CliError,
+        chain_now,
+        fact,
+        hex_hash,
+        open_dao,
+        require_account,
+        transact,
+    )
+    from services.dao_contracts import MissingAddressError, nft_at
+    from services.revert_messages import format_when, plural
+    from services.spec import (
+        MAX_SPEC_BYTES,
+        SECRET_ENV_PREFIX,
+        canonical_json,
+        parse_spec,
+        secret_names,
+        spec_hash,
+        spec_summary,
+    )
+
+    raw = spec_file.read()
+    try:
+        dao, source = open_dao(provider, dao_address)
+    except MissingAddressError:
+        if not dry_run:
+            raise
+        dao = None
+    max_bytes = MAX_SPEC_BYTES if dao is None else int(dao.maxSpecBytes())
+    spec = parse_spec(raw, max_bytes=max_bytes)
+    text = canonical_json(spec)
+    size = len(text.encode("utf-8"))
+    fact("spec", spec_summary(spec))
+    fact("spec hash", hex_hash(spec_hash(text)))
+    limit = "the default limit" if dao is None else "the DAO's limit"
+    fact("spec size", f"{size} bytes as canonical JSON ({limit}: {max_bytes})")
+    if names := secret_names(spec):
+        variables = ", ".join(SECRET_ENV_PREFIX + name for name in names)
+        fact("secrets", f"the deploy bot must have {variables} set (values never go on-chain)")
+
+    if dry_run:
+        click.echo("dry run: the spec is valid; nothing was sent")
+        if dao is None:
+            click.echo(f"(no DAO address for this network: checked against {max_bytes} bytes)")
+        elif account is not None:
+            votes = int(nft_at(dao.token()).getVotes(account.address))
+            needed = int(dao.proposalThreshold())
+            verdict = "can propose" if votes >= needed else "cannot propose yet"
+            fact(
+                "proposer",
+                f"{account.address} has {plural(votes, 'vote')}, {needed} needed: {verdict}",
+            )
+        return
+
+    proposer = require_account(account)
+    fact("DAO", f"{dao.address} (from {source})")
+    receipt = transact(dao, "createProposal", text, sender=proposer)
+    created = dao.ProposalCreated.from_receipt(receipt)[0]
+    if bytes(created.specHash) != spec_hash(text):  # the contract hashes exactly what was sent
+        raise CliError(f"proposal {created.proposalId}: the on-chain spec hash differs from ours")
+    fact(
+        f"proposal {created.proposalId}",
+        f"created by {created.proposer} (tx {hex_hash(receipt.txn_hash)}, "
+        f"block {receipt.block_number})",
+    )
+    fact("snapshot", f"block {created.snapshot} (voting power is counted at this block)")
+    fact("voting closes", format_when(int(created.deadline), chain_now()))
+    click.echo(
+        f"next: ape run vote {created.proposalId} yay|nay|abstain; after the deadline: "
+        f"ape run execute {created.proposalId}"
+    )

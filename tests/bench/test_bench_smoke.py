@@ -1,0 +1,83 @@
+"""Smoke tests of `make bench`: each benchmark runs on a tiny input and returns every figure with
+the right type. The figures themselves are not checked: they are measurements, not assertions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench.backfill import SPHERON_EXCLUDED, measure_backfill
+from bench.gas import OPERATIONS, measure_gas
+from bench.latency import measure_latency, percentile
+from bench.machine import cpu_model, machine_info
+from bench.report import METRICS, MISSED, NOT_MEASURED, TARGETS, evaluate, format_table
+from bench.specs import spec_json
+from services.localchain import Anvil
+from services.spec import canonical_json, parse_spec
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def test_spec_json_is_a_valid_canonical_spec_of_the_exact_size():
+    text = spec_json(700, cluster="smoke")
+    assert len(text.encode("utf-8")) == 700
+    assert canonical_json(parse_spec(text)) == text
+    with pytest.raises(ValueError, match="at least"):
+        spec_json(20)
+
+
+def test_gas_reports_every_operation_for_both_systems():
+    with Anvil() as node:
+        figures = measure_gas(node.url, many_nfts=2, spec_bytes=400)
+    expected = {f"gas.{op}" for op in OPERATIONS} | {f"gas.baseline.{op}" for op in OPERATIONS}
+    assert set(figures) == expected
+    assert all(isinstance(gas, int) and gas > 0 for gas in figures.values())
+
+
+def test_backfill_reports_throughput_calls_and_memory():
+    figures = measure_backfill(events=25, page_size=10)
+    assert figures["bot.backfill_events"] == 25
+    assert figures["bot.backfill_spheron"] == SPHERON_EXCLUDED
+    assert isinstance(figures["bot.backfill_etherscan_calls"], int)
+    for key in ("bot.backfill_events_per_s", "bot.backfill_seconds", "bot.peak_rss_mb"):
+        assert _is_number(figures[key]), key
+
+
+def test_latency_reports_percentiles_of_real_watcher_runs():
+    figures = measure_latency(proposals=2, poll_interval_s=0.2)
+    assert figures["bot.latency_samples"] == 2
+    assert figures["bot.poll_interval_s"] == 0.2
+    for key in ("bot.latency_p50_s", "bot.latency_p95_s"):
+        assert _is_number(figures[key]), key
+
+
+def test_percentile_interpolates_between_ranks():
+    assert percentile([3.0, 1.0, 2.0], 50) == 2.0
+    assert percentile([0.0, 10.0], 95) == pytest.approx(9.5)
+    with pytest.raises(ValueError):
+        percentile([], 50)
+
+
+def test_report_marks_targets_and_unmeasured_figures():
+    results = {"gas.vote_1nft": 70_000, "gas.baseline.vote_1nft": 80_000}
+    rows = {row.metric: row for row in evaluate(results)}
+    assert list(rows) == list(METRICS)
+    assert rows["gas.vote_1nft"].status == MISSED
+    assert rows["gas.vote_1nft"].baseline_ratio == "87.5%"
+    assert rows["gas.execute_1kb"].status == NOT_MEASURED
+    assert rows["gas.mint_1"].status == ""
+    table = format_table(list(rows.values()))
+    assert all(target.metric in table for target in TARGETS)
+    assert "70,000" in table
+
+
+def test_machine_info_is_json_ready(tmp_path):
+    info = machine_info()
+    assert set(info) == {"platform", "python", "cpu_count", "cpu_model"}
+    json.dumps(info)
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: Example CPU 9000\n")
+    assert cpu_model(cpuinfo) == "Example CPU 9000"

@@ -1,0 +1,152 @@
+"""`ape run watcher` as a process against the Etherscan stand-in and the Spheron emulator:
+exactly-once under faults and kill -9, bad specs, and no secret in any output."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import Counter
+from pathlib import Path
+
+from services.emulators.etherscan import Faults
+from services.emulators.spheron import FaultPlan
+from services.ledger import DeploymentState
+from services.spec import canonical_json, parse_spec
+from services.spheron import SpheronClient
+from tests.integration.conftest import (
+    DAO,
+    SECRETS,
+    SENDER,
+    SPHERON_TOKEN,
+    ledger_rows,
+    wait_for,
+)
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+WATCH_ARGS = ("--network", "ethereum:sepolia", "--source", "etherscan", "--poll-interval", "0.2")
+
+
+def example(name: str, cluster: str) -> str:
+    spec = json.loads((EXAMPLES / name).read_text())
+    spec["clusterName"] = cluster
+    return canonical_json(parse_spec(json.dumps(spec)))
+
+
+def instances_by_name(spheron) -> Counter:
+    client = SpheronClient(spheron.url, SPHERON_TOKEN)
+    names: Counter = Counter()
+    for cluster in client.iter_clusters(client.organization_id()):
+        for instance in client.iter_cluster_instances(str(cluster["_id"])):
+            names[instance["name"]] += 1
+    return names
+
+
+def add_events(chain, proposal_ids, first_block: int) -> None:
+    for offset, pid in enumerate(proposal_ids):
+        spec_file = "with-secret.json" if pid % 10 == 0 else "web-service.json"
+        chain.add_deploy_event(
+            DAO,
+            pid,
+            SENDER,
+            "Deploy",
+            example(spec_file, f"c{pid}"),
+            block_number=first_block + offset * 2,
+        )
+    chain.head = first_block + len(proposal_ids) * 2 + 3
+
+
+def test_100_proposals_with_faults_and_kill_9_are_each_created_exactly_once(
+    generated_chain, etherscan_standin, spheron, start_bot, bot_env
+):
+    rng = random.Random(20261124)
+    etherscan_standin.reseed(7)
+    etherscan_standin.set_faults(
+        Faults(rate_limit_probability=0.1, http_500_probability=0.1, malformed_probability=0.05)
+    )
+    spheron.set_faults(FaultPlan(error_rate=0.1, drop_rate=0.05, drop_response_next=6, seed=3))
+    add_events(generated_chain, range(1, 51), first_block=20)
+
+    for round_ in range(5):
+        bot = start_bot(*WATCH_ARGS)
+        time.sleep(rng.uniform(3.0, 7.0))
+        bot.kill9()
+        if round_ == 2:
+            add_events(generated_chain, range(51, 101), first_block=generated_chain.head + 1)
+
+    bot = start_bot(*WATCH_ARGS)
+    db = bot_env["DEPLOYBOT_DB"]
+
+    def all_deployed() -> bool:
+        rows = ledger_rows(db)
+        return len(rows) == 100 and all(r.state is DeploymentState.DEPLOYED for r in rows)
+
+    wait_for(all_deployed, timeout=180, what="100 deployments")
+    assert bot.running
+    assert bot.terminate() == 0
+
+    names = instances_by_name(spheron)
+    assert len(names) == 100, "every executed proposal has an instance"
+    assert max(names.values()) == 1, f"duplicates: {[n for n, c in names.items() if c > 1]}"
+    assert sorted(r.proposal_id for r in ledger_rows(db)) == list(range(1, 101))
+
+    log = bot.log_path.read_text()
+    for secret in SECRETS:
+        assert secret not in log
+    assert "DEPLOYED" in log or "Deployed" in log
+
+
+def test_20_bad_specs_are_rejected_with_reasons_and_the_bot_keeps_running(
+    generated_chain, spheron, start_bot, bot_env
+):
+    bad_specs = [
+        "not json",
+        "{}",
+        json.dumps({"clusterName": "x"}),
+        example("web-service.json", "ok").replace('"replicas":2', '"replicas":0'),
+        example("web-service.json", "ok").replace('"cpu":', '"cpu":3,"x":'),
+    ]
+    for pid in range(1, 21):
+        generated_chain.add_deploy_event(
+            DAO, pid, SENDER, "Deploy", bad_specs[pid % len(bad_specs)], block_number=20 + pid
+        )
+    generated_chain.add_deploy_event(
+        DAO, 21, SENDER, "Deploy", example("web-service.json", "good"), block_number=50
+    )
+    generated_chain.head = 60
+    bot = start_bot(*WATCH_ARGS)
+    db = bot_env["DEPLOYBOT_DB"]
+    wait_for(
+        lambda: (
+            len(ledger_rows(db)) == 21 and ledger_rows(db)[-1].state is DeploymentState.DEPLOYED
+        ),
+        timeout=60,
+        what="21 events processed",
+    )
+    rows = ledger_rows(db)
+    rejected = [r for r in rows if r.state is DeploymentState.REJECTED]
+    assert len(rejected) == 20
+    assert all(r.reason and r.reason.startswith("invalid spec:") for r in rejected)
+    assert bot.running
+    assert bot.terminate() == 0
+    assert len(instances_by_name(spheron)) == 1
+
+
+def test_missing_setting_stops_at_start_with_one_line(start_bot, bot_env):
+    env = dict(bot_env)
+    del env["ETHERSCAN_API_KEY"]
+    bot = start_bot(*WATCH_ARGS, env=env)
+    assert bot.wait(60) == 2
+    output = bot.log_path.read_text().strip().splitlines()
+    assert output[-1] == (
+        "error: ETHERSCAN_API_KEY is not set: the etherscan source needs an API key"
+    )
+
+
+def test_refused_spheron_token_stops_at_start(start_bot, bot_env):
+    env = dict(bot_env, SPHERON_ACCESS_TOKEN="wrong-token-123")
+    bot = start_bot(*WATCH_ARGS, env=env)
+    assert bot.wait(60) == 2
+    last = bot.log_path.read_text().strip().splitlines()[-1]
+    assert last.startswith("error: SPHERON_ACCESS_TOKEN was refused")
+    assert "wrong-token-123" not in bot.log_path.read_text()
