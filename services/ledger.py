@@ -11,10 +11,14 @@ proposal id, and the row walks this state machine (terminal states marked with a
        ├──► REJECTED*  (also from PLANNED)
        └──► FAILED*    (from RECORDED, PLANNED, CREATING or CREATED)
 
-- ``CREATING`` is written (and committed, with ``synchronous=FULL``) *before* the bot calls
-  Spheron's create, so after a crash a ``CREATING`` row means "an instance may exist": the bot
-  must look it up by the stored ``deployment_name`` before creating again. A retry keeps the
-  same name and bumps ``attempts``.
+- ``CREATING`` is committed *before* the bot calls Spheron's create, so after a crash a
+  ``CREATING`` row means "an instance may exist": the bot must look it up by the stored
+  ``deployment_name`` before creating again. A retry keeps the same name and bumps ``attempts``.
+- Durability: WAL with ``synchronous=NORMAL``. A commit survives the process being killed
+  (``kill -9``) at any point; only an OS crash or power loss can drop the latest commits, and then
+  the ledger rolls back consistently (rows with their checkpoint) and the bot, which looks every
+  deployment name up on Spheron before creating it, adopts what was created. ``FULL`` would add
+  an fsync to every transition for no gain in that guarantee.
 - ``PLANNED`` is what a dry run leaves behind: the spec was validated and a deployment name
   chosen, but nothing was created. It is not terminal: ``unfinished()`` returns it, and a later
   real run treats it exactly like ``RECORDED`` (re-validate, then ``mark_creating``), so
@@ -581,7 +585,7 @@ class Ledger:
     def _configure(self, busy_timeout_ms: int) -> None:
         self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         self._conn.execute("PRAGMA foreign_keys = ON")
-        self._conn.execute("PRAGMA synchronous = FULL")
+        self._conn.execute("PRAGMA synchronous = NORMAL")
 
     def _schema_version(self) -> int:
         return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
