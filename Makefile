@@ -13,7 +13,7 @@ export PATH := $(BIN):$(PATH)
 # Ape never reaches the network for these in tests and the demo.
 export APE_DISABLE_TELEMETRY := 1
 
-.PHONY: all install test lint format demo bench clean
+.PHONY: all install solc test lint format demo bench clean
 
 all: install
 
@@ -31,15 +31,16 @@ node_modules/.installed: package.json package-lock.json
 $(BIN)/anvil: node_modules/.installed $(VENV)/.installed tools/link-anvil.sh
 	tools/link-anvil.sh
 
-.solc-$(SOLC_VERSION).installed: node_modules/.installed tools/install-solc.sh tools/solc-cli.js
-	tools/install-solc.sh $(SOLC_VERSION)
-	touch $@
+# Always checked (it is quick when nothing changed): py-solc-x's compiler folder is shared by every
+# checkout on the machine, so the wrapper must point at this checkout's tools/solc-cli.js.
+solc: node_modules/.installed
+	@tools/install-solc.sh $(SOLC_VERSION)
 
-.build/__local__.json: $(VENV)/.installed .solc-$(SOLC_VERSION).installed ape-config.yaml $(wildcard contracts/*.sol contracts/*/*.sol)
+.build/__local__.json: $(VENV)/.installed ape-config.yaml $(wildcard contracts/*.sol contracts/*/*.sol) | solc
 	$(BIN)/ape compile
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed $(BIN)/anvil .build/__local__.json
+install: $(VENV)/.installed node_modules/.installed $(BIN)/anvil solc .build/__local__.json
 
 test: install
 	$(BIN)/ape test tests
@@ -59,4 +60,4 @@ bench: install
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf .build contracts/.cache .solc-*.installed
+	rm -rf .build contracts/.cache

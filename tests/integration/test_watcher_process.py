@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 import random
+import re
+import subprocess
 import time
 from collections import Counter
 from pathlib import Path
+
+import requests
 
 from services.emulators.etherscan import Faults
 from services.emulators.spheron import FaultPlan
@@ -15,7 +19,9 @@ from services.ledger import DeploymentState
 from services.spec import canonical_json, parse_spec
 from services.spheron import SpheronClient
 from tests.integration.conftest import (
+    APE,
     DAO,
+    ROOT,
     SECRETS,
     SENDER,
     SPHERON_TOKEN,
@@ -114,12 +120,10 @@ def test_20_bad_specs_are_rejected_with_reasons_and_the_bot_keeps_running(
         DAO, 21, SENDER, "Deploy", example("web-service.json", "good"), block_number=50
     )
     generated_chain.head = 60
-    bot = start_bot(*WATCH_ARGS)
+    bot = start_bot(*WATCH_ARGS, "--status-port", "0")
     db = bot_env["DEPLOYBOT_DB"]
     wait_for(
-        lambda: (
-            len(ledger_rows(db)) == 21 and ledger_rows(db)[-1].state is DeploymentState.DEPLOYED
-        ),
+        lambda: len(ledger_rows(db)) == 21 and all(r.state.is_terminal for r in ledger_rows(db)),
         timeout=60,
         what="21 events processed",
     )
@@ -128,8 +132,28 @@ def test_20_bad_specs_are_rejected_with_reasons_and_the_bot_keeps_running(
     assert len(rejected) == 20
     assert all(r.reason and r.reason.startswith("invalid spec:") for r in rejected)
     assert bot.running
+
+    status_url = re.search(r"status on (http://\S+) ", bot.log_path.read_text()).group(1)
+    assert requests.get(f"{status_url}/healthz", timeout=5).status_code == 200
+    metrics = requests.get(f"{status_url}/metrics", timeout=5).text
+    assert 'deployments{state="REJECTED"} 20.0' in metrics
+    assert 'deployments{state="DEPLOYED"} 1.0' in metrics
+    assert len(requests.get(f"{status_url}/deployments", timeout=5).json()) == 21
+
     assert bot.terminate() == 0
     assert len(instances_by_name(spheron)) == 1
+
+    table = subprocess.run(
+        [str(APE), "run", "deployments", "--db", db, "--state", "deployed"],
+        cwd=ROOT,
+        env=bot_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert table.returncode == 0, table.stderr
+    assert "DEPLOYED" in table.stdout
+    assert "REJECTED" not in table.stdout
 
 
 def test_missing_setting_stops_at_start_with_one_line(start_bot, bot_env):
