@@ -25,10 +25,10 @@ from pathlib import Path
 from bench.contracts import NFT_PRICE_WEI, VOTING_PERIOD_S, Chain, deploy_spheron, load_artifacts
 from bench.gas import SPHERON_CONTRACTS
 from bench.specs import spec_json
-from bench.watcher_process import WatcherProcess, watcher_environment
 from services.deployer import deployment_name
 from services.emulators.spheron import SpheronEmulator
 from services.localchain import Anvil
+from services.watcher_process import WatcherProcess, watcher_environment
 
 SPHERON_TOKEN = "bench-spheron-token"
 SPEC_BYTES = 1024

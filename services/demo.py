@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from services.emulators.spheron import SpheronEmulator
 from services.ledger import DeploymentRow, DeploymentState, Ledger
 from services.ledger_table import format_ledger_table
 from services.localchain import Anvil
+from services.watcher_process import WatcherProcess, watcher_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 APE = str(Path(sys.executable).with_name("ape"))
@@ -88,7 +88,7 @@ class Demo:
         self.workdir = workdir
         self.anvil: Anvil | None = None
         self.emulator: SpheronEmulator | None = None
-        self.watcher: subprocess.Popen[bytes] | None = None
+        self.watcher: WatcherProcess | None = None
         self.env = {
             **os.environ,
             "PATH": f"{Path(APE).parent}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -165,30 +165,17 @@ class Demo:
 
     def start_watcher(self, dao: str) -> None:
         assert self.anvil is not None and self.emulator is not None
-        env = {
-            **self.env,
-            "SPHERON_API_URL": self.emulator.url,
-            "SPHERON_ACCESS_TOKEN": DEMO_TOKEN,
-            "DEPLOYBOT_DB": str(self.ledger_path),
-            "DEPLOYBOT_POLICY": str(ROOT / "examples" / "policy.yaml"),
-        }
-        command = [
-            APE,
-            "run",
-            "watcher",
-            "--network",
-            self.anvil.network_choice,
-            "--poll-interval",
-            "0.5",
-        ]
-        self.watcher = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=self.watcher_log.open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        env = watcher_environment(
+            {
+                "DAO_CONTRACT_ADDRESS": dao,
+                "SPHERON_API_URL": self.emulator.url,
+                "SPHERON_ACCESS_TOKEN": DEMO_TOKEN,
+                "DEPLOYBOT_DB": str(self.ledger_path),
+                "DEPLOYBOT_POLICY": str(ROOT / "examples" / "policy.yaml"),
+            }
         )
+        args = ["--network", self.anvil.network_choice, "--poll-interval", "0.5"]
+        self.watcher = WatcherProcess(args, env, self.watcher_log).start()
         step(
             f"ape run watcher started (pid {self.watcher.pid}), watching DAO {dao}; "
             f"log {self.watcher_log}"
@@ -266,19 +253,13 @@ class Demo:
             return ledger.rows()
 
     def check_watcher_alive(self) -> None:
-        if self.watcher is not None and self.watcher.poll() is not None:
-            tail = self.watcher_log.read_text(errors="replace")[-2000:]
-            raise DemoError(f"the watcher exited with {self.watcher.returncode}:\n{tail}")
+        if self.watcher is not None and not self.watcher.running:
+            raise DemoError(f"the watcher exited:\n{self.watcher.log_tail(30)}")
 
     def stop(self) -> None:
         """Stop everything this demo started (also after an error or Ctrl-C)."""
-        if self.watcher is not None and self.watcher.poll() is None:
-            self.watcher.send_signal(signal.SIGTERM)
-            try:
-                self.watcher.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.watcher.pid, signal.SIGKILL)
-                self.watcher.wait()
+        if self.watcher is not None:
+            self.watcher.stop()
         if self.emulator is not None:
             self.emulator.stop()
         if self.anvil is not None:

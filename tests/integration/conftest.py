@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,9 +11,7 @@ import pytest
 from services.emulators.etherscan import EtherscanStandIn, GeneratedLogs
 from services.emulators.spheron import SpheronEmulator
 from services.ledger import Ledger
-
-ROOT = Path(__file__).resolve().parents[2]
-APE = Path(sys.executable).with_name("ape")
+from services.watcher_process import WatcherProcess, watcher_environment
 
 #: Distinctive values, so that a leak into any output is easy to find.
 ETHERSCAN_KEY = "itest-etherscan-key-Q7wX2p"
@@ -51,74 +45,33 @@ def spheron(tmp_path) -> Iterator[SpheronEmulator]:
 
 @pytest.fixture
 def bot_env(tmp_path, etherscan_standin, spheron) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAO_", "DEPLOYBOT_"))}
-    env.update(
-        PATH=f"{APE.parent}{os.pathsep}{env.get('PATH', '')}",
-        DAO_CONTRACT_ADDRESS=DAO,
-        ETHERSCAN_API_KEY=ETHERSCAN_KEY,
-        ETHERSCAN_API_URL=etherscan_standin.url,
-        ETHERSCAN_CALLS_PER_SECOND="100",
-        SPHERON_ACCESS_TOKEN=SPHERON_TOKEN,
-        SPHERON_API_URL=spheron.url,
-        DEPLOYBOT_DB=str(tmp_path / "ledger.sqlite3"),
-        DAO_SECRET_DB_PASSWORD=DB_PASSWORD,
-        PYTHONUNBUFFERED="1",
+    return watcher_environment(
+        {
+            "DAO_CONTRACT_ADDRESS": DAO,
+            "ETHERSCAN_API_KEY": ETHERSCAN_KEY,
+            "ETHERSCAN_API_URL": etherscan_standin.url,
+            "ETHERSCAN_CALLS_PER_SECOND": "100",
+            "SPHERON_ACCESS_TOKEN": SPHERON_TOKEN,
+            "SPHERON_API_URL": spheron.url,
+            "DEPLOYBOT_DB": str(tmp_path / "ledger.sqlite3"),
+            "DAO_SECRET_DB_PASSWORD": DB_PASSWORD,
+        }
     )
-    return env
-
-
-class BotProcess:
-    """One `ape run watcher` process; its output goes to a file that the test can scan."""
-
-    def __init__(self, args: list[str], env: dict[str, str], log_path: Path) -> None:
-        self.log_path = log_path
-        self._log = log_path.open("ab")
-        self.process = subprocess.Popen(
-            [str(APE), "run", "watcher", *args],
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def kill9(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-        self._log.close()
-
-    def terminate(self, timeout: float = 30) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout)
-        self._log.close()
-        return code
-
-    def wait(self, timeout: float) -> int:
-        code = self.process.wait(timeout)
-        self._log.close()
-        return code
-
-    @property
-    def running(self) -> bool:
-        return self.process.poll() is None
-
-    def stop(self) -> None:
-        if self.running:
-            self.kill9()
 
 
 @pytest.fixture
-def start_bot(tmp_path, bot_env) -> Iterator[Callable[..., BotProcess]]:
-    started: list[BotProcess] = []
+def start_bot(tmp_path, bot_env) -> Iterator[Callable[..., WatcherProcess]]:
+    """`start_bot(*args, env=None)` starts `ape run watcher ARGS`; all are stopped at teardown."""
+    started: list[WatcherProcess] = []
 
-    def start(*args: str, env: dict[str, str] | None = None) -> BotProcess:
-        bot = BotProcess(list(args), env or bot_env, tmp_path / "bot.log")
+    def start(*args: str, env: dict[str, str] | None = None) -> WatcherProcess:
+        bot = WatcherProcess(list(args), env or bot_env, tmp_path / "bot.log").start()
         started.append(bot)
         return bot
 
     yield start
     for bot in started:
-        bot.stop()
+        bot.kill()
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str, poll: float = 0.2) -> None:

@@ -87,7 +87,7 @@ def test_reorged_deploy_event_is_never_deployed(anvil, dao_chain, spheron, start
         what="the re-executed proposal to deploy",
     )
     assert len(creates_for(spheron, proposal_id)) == 1
-    assert bot.terminate() == 0
+    assert bot.stop() == 0
 
 
 def test_rpc_and_etherscan_sources_record_the_same_events(

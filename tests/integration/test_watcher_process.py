@@ -18,10 +18,9 @@ from services.emulators.spheron import FaultPlan
 from services.ledger import DeploymentState
 from services.spec import canonical_json, parse_spec
 from services.spheron import SpheronClient
+from services.watcher_process import APE, ROOT
 from tests.integration.conftest import (
-    APE,
     DAO,
-    ROOT,
     SECRETS,
     SENDER,
     SPHERON_TOKEN,
@@ -76,7 +75,7 @@ def test_100_proposals_with_faults_and_kill_9_are_each_created_exactly_once(
     for round_ in range(5):
         bot = start_bot(*WATCH_ARGS)
         time.sleep(rng.uniform(3.0, 7.0))
-        bot.kill9()
+        bot.kill()
         if round_ == 2:
             add_events(generated_chain, range(51, 101), first_block=generated_chain.head + 1)
 
@@ -89,7 +88,7 @@ def test_100_proposals_with_faults_and_kill_9_are_each_created_exactly_once(
 
     wait_for(all_deployed, timeout=180, what="100 deployments")
     assert bot.running
-    assert bot.terminate() == 0
+    assert bot.stop() == 0
 
     names = instances_by_name(spheron)
     assert len(names) == 100, "every executed proposal has an instance"
@@ -140,7 +139,7 @@ def test_20_bad_specs_are_rejected_with_reasons_and_the_bot_keeps_running(
     assert 'deployments{state="DEPLOYED"} 1.0' in metrics
     assert len(requests.get(f"{status_url}/deployments", timeout=5).json()) == 21
 
-    assert bot.terminate() == 0
+    assert bot.stop() == 0
     assert len(instances_by_name(spheron)) == 1
 
     table = subprocess.run(

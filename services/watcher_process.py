@@ -1,4 +1,9 @@
-"""`ape run watcher` as a child process: started in its own session, stopped by its process id."""
+"""`ape run watcher` as a child process, for the demo, the benchmarks and the bot's process tests.
+
+The process runs in its own session (so a Ctrl-C in the terminal reaches only its parent, which
+stops it), writes its output to a log file, and is always stopped: SIGTERM first (the bot finishes
+its step), then SIGKILL to its process group.
+"""
 
 from __future__ import annotations
 
@@ -57,6 +62,9 @@ class WatcherProcess:
         self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> WatcherProcess:
+        return self.start()
+
+    def start(self) -> WatcherProcess:
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
                 [str(APE), "run", "watcher", *self.args],
@@ -77,16 +85,34 @@ class WatcherProcess:
     ) -> None:
         self.stop()
 
-    def stop(self) -> None:
-        process, self._process = self._process, None
+    def stop(self) -> int | None:
+        """SIGTERM, then SIGKILL after `stop_timeout_s`; the exit code (None if never started)."""
+        process = self._process
         if process is None or process.poll() is not None:
-            return
+            return None if process is None else process.returncode
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(self.stop_timeout_s)
+            return process.wait(self.stop_timeout_s)
         except subprocess.TimeoutExpired:
+            self.kill()
+            return process.returncode
+
+    def kill(self) -> None:
+        """SIGKILL the process group at once (what a crash or `kill -9` does)."""
+        process = self._process
+        if process is not None and process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+    def wait(self, timeout_s: float) -> int:
+        """Wait for the process to exit by itself; its exit code."""
+        if self._process is None:
+            raise WatcherProcessError("the watcher was never started")
+        return self._process.wait(timeout_s)
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
 
     @property
     def running(self) -> bool:
