@@ -36,8 +36,15 @@ DEPLOY_TIMEOUT_S = 90
 DEPLOYER, ALICE, BOB, CAROL = "TEST::0", "TEST::1", "TEST::2", "TEST::3"
 #: Membership tokens each member mints.
 TOKENS = {ALICE: 3, BOB: 2, CAROL: 1}
-#: Ape's own log lines, skipped when summarising a script's output in one line.
-APE_LOG_PREFIXES = ("INFO:", "WARNING:", "SUCCESS:", "DEBUG:")
+#: The line of each script's output that the demo shows as that step's one-line summary.
+SUMMARY_LINES = {
+    "deploy": re.compile(r"^SpheronDevsDAO: .*"),
+    "mint": re.compile(r"^minted: .*"),
+    "create_proposal": re.compile(r"^proposal \d+: .*"),
+    "vote": re.compile(r"^voted: .*"),
+    "execute": re.compile(r"^proposal \d+: .*"),
+    "status": re.compile(r"^proposals: .*"),
+}
 TABLE_WIDTH = 160
 
 
@@ -235,14 +242,7 @@ class Demo:
         output = result.stdout + result.stderr
         if result.returncode != 0:
             raise DemoError(f"`{shown}` failed:\n{output.strip()}")
-        summary = next(
-            (
-                line.strip()
-                for line in result.stdout.splitlines()
-                if line.strip() and not line.startswith(APE_LOG_PREFIXES)
-            ),
-            "",
-        )
+        summary = _summary(script, result.stdout)
         step(f"{shown}{f'  [{note}]' if note else ''} -> {summary}")
         return result.stdout
 
@@ -264,6 +264,18 @@ class Demo:
             self.emulator.stop()
         if self.anvil is not None:
             self.anvil.stop()
+
+
+#: Transaction hashes and blocks, left out of the one-line summaries (the scripts print them).
+TX_DETAILS = re.compile(r" \(tx 0x[0-9a-fA-F]+[^)]*\)")
+
+
+def _summary(script: str, output: str) -> str:
+    """The script's key output line (or its last line)."""
+    pattern = SUMMARY_LINES.get(script)
+    lines = [line.strip() for line in output.splitlines() if line.strip()] or [""]
+    key_lines = [line for line in lines if pattern is not None and pattern.match(line)]
+    return TX_DETAILS.sub("", (key_lines or lines[-1:])[0])
 
 
 def say(text: str) -> None:
