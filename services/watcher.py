@@ -185,20 +185,22 @@ def _new_event(event: DeployEventRecord) -> NewEvent:
 
 
 class _Progress:
-    """Logs a backfill progress line at most every `PROGRESS_EVERY_S` seconds."""
+    """Backfill progress lines: one as soon as a poll needs more than one batch, then at most one
+    every `PROGRESS_EVERY_S` seconds, and a last one when caught up. A poll that fits in one batch
+    (the steady state) logs none."""
 
     def __init__(self, start: int, end: int) -> None:
         self._start = start
         self._end = end
-        self._last = time.monotonic()
-        self._reported = False
+        self._last: float | None = None
 
     def report(self, done_to_block: int, to_block: int, calls: int) -> None:
         now = time.monotonic()
-        if now - self._last < PROGRESS_EVERY_S:
+        if self._last is None and done_to_block >= to_block:
+            return
+        if self._last is not None and now - self._last < PROGRESS_EVERY_S:
             return
         self._last = now
-        self._reported = True
         span = max(1, self._end - self._start + 1)
         logger.info(
             "backfill: block %d of %d (%.0f%%), %d log queries",
@@ -209,7 +211,7 @@ class _Progress:
         )
 
     def done(self) -> None:
-        if self._reported:
+        if self._last is not None:
             logger.info("backfill: caught up at block %d", self._end)
 
 

@@ -4,6 +4,7 @@ emulator — in process, with real HTTP servers on loopback."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from pathlib import Path
 
@@ -117,8 +118,9 @@ def test_replayed_polls_and_restarts_never_create_twice(chain, ledger, emulator,
 
 
 def test_backfill_pages_through_more_than_a_page_of_events(
-    chain, ledger, emulator, standin, make_watcher
+    chain, ledger, emulator, standin, make_watcher, caplog
 ):
+    caplog.set_level(logging.INFO, logger="services")
     chain.head = 5_000
     for pid in range(1, 1_201):
         deploy_event(chain, pid, block=10 + pid * 3, spec="{}")  # invalid: rejected, not deployed
@@ -129,6 +131,16 @@ def test_backfill_pages_through_more_than_a_page_of_events(
     assert ledger.checkpoint() == 4_998
     assert standin.stats()["calls"]["getLogs"] <= 3
     assert emulator.request_log() == []
+    progress = [r.getMessage() for r in caplog.records if r.getMessage().startswith("backfill:")]
+    assert progress[0].startswith("backfill: block ")
+    assert progress[-1] == "backfill: caught up at block 4998"
+
+
+def test_a_poll_that_fits_one_page_logs_no_progress(chain, make_watcher, caplog):
+    caplog.set_level(logging.INFO, logger="services")
+    deploy_event(chain, 1, block=10)
+    make_watcher().poll()
+    assert not [r for r in caplog.records if r.getMessage().startswith("backfill:")]
 
 
 def test_bad_events_are_recorded_with_reasons_and_good_ones_still_deploy(
