@@ -19,9 +19,7 @@ import threading
 import click
 
 from services.network_choice import NetworkChoice
-
-#: Ape's default for live networks; reorgs on Ethereum are almost always one block deep.
-PUBLIC_CONFIRMATIONS = 2
+from services.watcher_command import PUBLIC_CONFIRMATIONS
 
 
 @click.command(short_help="Run the deploy bot")
@@ -75,10 +73,10 @@ def cli(
 
     load_dotenv(override=False)
 
-    from services.bot import BotOptions
     from services.bot_logging import configure_logging, environment_secrets
     from services.settings import SettingsError, load_settings
-    from services.watcher import FatalBotError, WatchOptions
+    from services.watcher import FatalBotError
+    from services.watcher_command import WatcherRun
 
     try:
         settings = load_settings()
@@ -87,28 +85,21 @@ def cli(
     configure_logging(
         [*settings.secret_values(), *environment_secrets(os.environ)], verbose=verbose
     )
-    if confirmations is None:
-        confirmations = 0 if choice.is_local else PUBLIC_CONFIRMATIONS
-    watch = WatchOptions(
+    run = WatcherRun(
+        choice=choice,
+        source=source or ("rpc" if choice.is_local else "etherscan"),
+        dao_override=dao_override or settings.dao_contract_address,
+        from_block=from_block,
         confirmations=confirmations,
-        poll_interval_s=poll_interval or (1.0 if choice.is_local else 5.0),
-        start_block=from_block if from_block is not None else -1,
+        poll_interval=poll_interval,
         once=once,
-    )
-    partial = BotOptions(
-        chain_id=0, dao_address="", watch=watch, dry_run=dry_run, status_port=status_port
+        dry_run=dry_run,
+        status_port=status_port,
     )
     stop = threading.Event()
     _stop_on_signals(stop)
     try:
-        code = _run(
-            settings,
-            choice,
-            source or ("rpc" if choice.is_local else "etherscan"),
-            dao_override or settings.dao_contract_address,
-            partial,
-            stop,
-        )
+        code = run.execute(settings, stop)
     except (FatalBotError, SettingsError) as error:
         _fail(str(error))
     except Exception as error:  # anything unexpected: one line, not a traceback (unless -v)
@@ -116,50 +107,6 @@ def cli(
             raise
         _fail(f"{type(error).__name__}: {error}")
     sys.exit(code)
-
-
-def _run(settings, choice: NetworkChoice, source_name: str, dao_override, partial, stop) -> int:
-    """Resolve the DAO and chain, connect only when needed, and run the bot."""
-    from dataclasses import replace
-
-    from ape import networks, project
-
-    from services.bot import etherscan_source, rpc_source, run_bot
-    from services.dao_contracts import resolve_address
-
-    dao = resolve_address(
-        "SpheronDevsDAO", ecosystem=choice.ecosystem, network=choice.network, override=dao_override
-    )
-
-    def complete(chain_id: int, default_start: int):
-        start = partial.watch.start_block
-        watch = replace(partial.watch, start_block=default_start if start < 0 else start)
-        return replace(partial, chain_id=chain_id, dao_address=dao, watch=watch)
-
-    if source_name == "etherscan" and not choice.is_local:
-        # No RPC connection at all: the chain id is the network's, and Etherscan's address index
-        # makes a scan from block 0 cheap when there is no checkpoint yet.
-        chain_id = choice.chain_id()
-        return run_bot(
-            settings,
-            lambda metrics: etherscan_source(settings, chain_id, dao, metrics),
-            complete(chain_id, 0),
-            stop=stop,
-        )
-
-    with networks.parse_network_choice(choice.text) as provider:
-        chain_id = provider.chain_id
-        deployment_block = project.SpheronDevsDAO.at(dao).deploymentBlock()
-        if source_name == "rpc":
-
-            def make_source(_metrics):
-                return rpc_source(provider.make_request, dao)
-        else:
-
-            def make_source(metrics):
-                return etherscan_source(settings, chain_id, dao, metrics)
-
-        return run_bot(settings, make_source, complete(chain_id, deployment_block), stop=stop)
 
 
 def _parse_choice(value: str) -> NetworkChoice:
