@@ -2,6 +2,7 @@
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -40,3 +41,29 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_ctrl_c_stops_every_process_the_demo_started():
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "services.demo"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines = []
+    for line in demo.stdout:
+        lines.append(line)
+        if "ape run watcher started" in line:
+            break
+    demo.send_signal(signal.SIGINT)
+    rest, _ = demo.communicate(timeout=120)
+    output = "".join(lines) + rest
+    assert demo.returncode == 130, output
+    assert "interrupted: stopping everything the demo started" in output
+    pids = [int(pid) for pid in re.findall(r"\(pid (\d+)\)", output)]
+    assert len(pids) == 2
+    for pid in pids:
+        assert not _alive(pid), f"process {pid} left running"

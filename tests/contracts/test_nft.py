@@ -183,3 +183,12 @@ def test_past_votes_and_supply_are_checkpointed(nft, chain, alice, bob):
     assert nft.getPastVotes(bob, block_one) == 0
     assert nft.getPastTotalSupply(block_one) == 1
     assert nft.getPastTotalSupply(block_one + 1) == 3
+
+
+def test_withdraw_to_an_account_that_refuses_ether_reverts_and_keeps_the_funds(
+    nft, dao, deployer, alice
+):
+    nft.mint(1, sender=alice, value=NFT_PRICE)
+    with ape.reverts(nft.FailedCall):
+        nft.withdraw(dao.address, sender=deployer)  # the DAO has no receive function
+    assert nft.balance == NFT_PRICE
