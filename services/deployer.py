@@ -100,37 +100,35 @@ class Deployer:
         return all_reached
 
     def has_pending_followups(self) -> bool:
-        """Whether a created deployment is still waiting to settle."""
-        return any(row.state is DeploymentState.CREATED for row in self._ledger.unfinished())
+        """Whether a created deployment is still waiting to settle (never in a dry run, which
+        cannot follow one)."""
+        return not self._options.dry_run and any(
+            row.state is DeploymentState.CREATED for row in self._ledger.unfinished()
+        )
 
     # -- steps ---------------------------------------------------------------------------------
 
     def _step(self, row: DeploymentRow) -> None:
-        if row.state in (DeploymentState.RECORDED, DeploymentState.PLANNED):
-            self._start(row)
-        elif row.state is DeploymentState.CREATING:
-            spec = self._validated(row)
-            if spec is not None:
-                self._create(row.proposal_id, spec)
-        elif row.state is DeploymentState.CREATED:
-            self._follow(row)
-
-    def _start(self, row: DeploymentRow) -> None:
-        spec = self._validated(row)
-        if spec is None:
+        if row.state is DeploymentState.CREATED:
+            if not self._options.dry_run:
+                self._follow(row)
             return
-        name = self._name(row.proposal_id)
-        if self._options.dry_run:
-            if row.state is not DeploymentState.PLANNED:
-                self._ledger.mark_planned(row.proposal_id, name)
-                logger.info(
-                    "proposal %s: valid; dry run, would deploy as %s", row.proposal_id, name
-                )
+        if self._options.dry_run and row.state is DeploymentState.CREATING:
+            return  # an earlier real run started it; only a real run may finish it
+        prepared = self._validated(row)
+        if prepared is None:
             return
-        self._create(row.proposal_id, spec)
+        spec, secret_values = prepared
+        if not self._options.dry_run:
+            self._create(row.proposal_id, spec, secret_values)
+        elif row.state is DeploymentState.RECORDED:
+            name = self._name(row.proposal_id)
+            self._ledger.mark_planned(row.proposal_id, name)
+            logger.info("proposal %s: valid; dry run, would deploy as %s", row.proposal_id, name)
 
-    def _validated(self, row: DeploymentRow) -> InstanceSpec | None:
-        """The row's spec if it may be deployed now; otherwise the row is closed with the reason."""
+    def _validated(self, row: DeploymentRow) -> tuple[InstanceSpec, dict[str, str]] | None:
+        """The row's spec and resolved secrets (none in a dry run) if it may be deployed now;
+        otherwise the row is closed with the reason."""
         try:
             spec = parse_spec(row.spec_json)
         except SpecError as error:
@@ -140,21 +138,23 @@ class Deployer:
         if violations:
             self._reject(row, "refused by policy: " + "; ".join(violations))
             return None
-        if not self._options.dry_run:
-            try:
-                resolve_secrets(spec, self._environ)
-            except MissingSecretError as error:
-                self._ledger.mark_failed(row.proposal_id, f"missing secret: {error}")
-                logger.error("proposal %s: missing secret: %s", row.proposal_id, error)
-                return None
-        return spec
+        if self._options.dry_run:
+            return spec, {}
+        try:
+            return spec, resolve_secrets(spec, self._environ)
+        except MissingSecretError as error:
+            self._ledger.mark_failed(row.proposal_id, f"missing secret: {error}")
+            logger.error("proposal %s: missing secret: %s", row.proposal_id, error)
+            return None
 
     def _reject(self, row: DeploymentRow, reason: str) -> None:
         self._ledger.mark_rejected(row.proposal_id, reason)
         self._metrics.record_events_rejected()
         logger.warning("proposal %s: rejected, %s", row.proposal_id, reason)
 
-    def _create(self, proposal_id: int, spec: InstanceSpec) -> None:
+    def _create(
+        self, proposal_id: int, spec: InstanceSpec, secret_values: Mapping[str, str]
+    ) -> None:
         assert self._target is not None
         name = self._name(proposal_id)
         self._ledger.mark_creating(proposal_id, name)
@@ -176,9 +176,7 @@ class Deployer:
             )
             return
         try:
-            created = self._target.create(
-                spec, name=name, secret_values=resolve_secrets(spec, self._environ)
-            )
+            created = self._target.create(spec, name=name, secret_values=secret_values)
         except TargetRejectedError as error:
             self._metrics.record_api_error("spheron", "rejected")
             message = error.server_message or str(error)

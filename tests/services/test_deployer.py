@@ -280,3 +280,21 @@ def test_bad_token_raises_auth_error(
     with pytest.raises(TargetAuthError):
         make_deployer(target=target).advance()
     assert creates(emulator) == []
+
+
+def test_dry_run_leaves_rows_a_real_run_started_untouched(ledger, record, emulator, make_deployer):
+    record(16, spec_text())
+    record(17, spec_text())
+    make_deployer().advance()  # both CREATED by a real run
+    ledger.mark_status(17, "Pending")
+    record(18, spec_text())
+    ledger.mark_creating(18, deployment_name(CHAIN_ID, DAO, 18))  # a real run died mid-create
+    dry = make_deployer(dry_run=True, target=None)
+    dry.advance()
+    assert [ledger.get(pid).state for pid in (16, 17, 18)] == [
+        DeploymentState.CREATED,
+        DeploymentState.CREATED,
+        DeploymentState.CREATING,
+    ]
+    assert not dry.has_pending_followups()
+    assert len(creates(emulator)) == 2
