@@ -106,11 +106,12 @@ def measure_latency(
         watcher.wait_until_polling(ledger_path, startup_timeout_s)
 
         samples = []
+        chain_id = chain.chain_id
         for proposal_id, spec in specs.items():
             time.sleep(rng.uniform(0, poll_interval_s))
             chain.transact(dao.functions.executeProposal(proposal_id, spec), sender=member)
             mined_at = time.time()
-            name = deployment_name(chain.chain_id, dao.address, proposal_id)
+            name = deployment_name(chain_id, dao.address, proposal_id)
             arrived_at = _wait_for_create(emulator, name, create_timeout_s, watcher)
             samples.append(arrived_at - mined_at)
     return {

@@ -22,13 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.emulators.spheron import SpheronEmulator
-from services.ledger import DeploymentRow, DeploymentState, Ledger
+from services.ledger import DeploymentRow, DeploymentState, read_rows
 from services.ledger_table import format_ledger_table
 from services.localchain import Anvil
-from services.watcher_process import WatcherProcess, watcher_environment
+from services.watcher_process import APE, WatcherProcess, watcher_environment
 
 ROOT = Path(__file__).resolve().parent.parent
-APE = str(Path(sys.executable).with_name("ape"))
 DEMO_TOKEN = "local-demo-token"
 VOTING_PERIOD_S = 120
 DEPLOY_TIMEOUT_S = 90
@@ -98,7 +97,7 @@ class Demo:
         self.watcher: WatcherProcess | None = None
         self.env = {
             **os.environ,
-            "PATH": f"{Path(APE).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PATH": f"{APE.parent}{os.pathsep}{os.environ.get('PATH', '')}",
             "PYTHONUNBUFFERED": "1",
         }
         self.ledger_path = workdir / "ledger.sqlite3"
@@ -195,7 +194,7 @@ class Demo:
         rows: list[DeploymentRow] = []
         while time.monotonic() < deadline:
             self.check_watcher_alive()
-            rows = self.ledger_rows()
+            rows = read_rows(self.ledger_path)
             done = {r.proposal_id for r in rows if r.state.is_terminal}
             if expected <= done:
                 step("the bot has settled every executed proposal")
@@ -234,7 +233,7 @@ class Demo:
 
     def ape(self, script: str, *args: str, account: str | None, note: str = "") -> str:
         assert self.anvil is not None
-        command = [APE, "run", script, *args, "--network", self.anvil.network_choice]
+        command = [str(APE), "run", script, *args, "--network", self.anvil.network_choice]
         if account is not None:
             command += ["--account", account]
         shown = " ".join(["ape run", script, *args] + (["--account", account] if account else []))
@@ -245,12 +244,6 @@ class Demo:
         summary = _summary(script, result.stdout)
         step(f"{shown}{f'  [{note}]' if note else ''} -> {summary}")
         return result.stdout
-
-    def ledger_rows(self) -> list[DeploymentRow]:
-        if not self.ledger_path.exists():
-            return []
-        with Ledger.open_readonly(self.ledger_path) as ledger:
-            return ledger.rows()
 
     def check_watcher_alive(self) -> None:
         if self.watcher is not None and not self.watcher.running:

@@ -239,6 +239,14 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 
+def read_rows(path: str | Path) -> list[DeploymentRow]:
+    """The rows of the ledger at ``path`` (read-only), or ``[]`` if the bot has not created it."""
+    if not Path(path).exists():
+        return []
+    with Ledger.open_readonly(path) as ledger:
+        return ledger.rows()
+
+
 def default_ledger_path(
     chain_id: int, dao_address: str, base_dir: str | Path | None = None
 ) -> Path:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
 from services.emulators.etherscan import EtherscanStandIn, GeneratedLogs
 from services.emulators.spheron import SpheronEmulator
-from services.ledger import Ledger
 from services.watcher_process import WatcherProcess, watcher_environment
 
 #: Distinctive values, so that a leak into any output is easy to find.
@@ -38,7 +36,7 @@ def etherscan_standin(generated_chain) -> Iterator[EtherscanStandIn]:
 
 
 @pytest.fixture
-def spheron(tmp_path) -> Iterator[SpheronEmulator]:
+def spheron() -> Iterator[SpheronEmulator]:
     with SpheronEmulator(token=SPHERON_TOKEN, queued_s=0.05, pending_s=0.05) as emulator:
         yield emulator
 
@@ -81,10 +79,3 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str, poll: flo
             return
         time.sleep(poll)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-def ledger_rows(path: str) -> list:
-    if not Path(path).exists():
-        return []
-    with Ledger.open_readonly(path) as ledger:
-        return ledger.rows()

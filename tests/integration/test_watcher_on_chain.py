@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from services.emulators.etherscan import EtherscanStandIn, RpcLogs
-from services.ledger import DeploymentState
+from services.ledger import DeploymentState, read_rows
 from services.localchain import Anvil
 from services.spec import canonical_json, parse_spec
-from tests.integration.conftest import ETHERSCAN_KEY, ledger_rows, wait_for
+from tests.integration.conftest import ETHERSCAN_KEY, wait_for
 from tests.integration.dao_chain import DaoChain
 
 SPEC = canonical_json(
@@ -66,7 +66,7 @@ def test_reorged_deploy_event_is_never_deployed(anvil, dao_chain, spheron, start
         timeout=30,
         what="the bot to reach the unconfirmed block",
     )
-    assert ledger_rows(db) == []
+    assert read_rows(db) == []
 
     assert anvil.revert(snapshot)
     anvil.mine(6)  # the chain moves on without the DeployEvent
@@ -75,14 +75,14 @@ def test_reorged_deploy_event_is_never_deployed(anvil, dao_chain, spheron, start
         timeout=30,
         what="the bot to pass the orphaned block",
     )
-    assert ledger_rows(db) == []
+    assert read_rows(db) == []
     assert creates_for(spheron, proposal_id) == []
 
     # The proposal is still executable on the surviving chain: now it deploys, once.
     dao_chain.execute(proposal_id, SPEC)
     anvil.mine(3)
     wait_for(
-        lambda: [r.state for r in ledger_rows(db)] == [DeploymentState.DEPLOYED],
+        lambda: [r.state for r in read_rows(db)] == [DeploymentState.DEPLOYED],
         timeout=60,
         what="the re-executed proposal to deploy",
     )
@@ -133,7 +133,7 @@ def test_rpc_and_etherscan_sources_record_the_same_events(
                     r.log_index,
                     r.state,
                 )
-                for r in ledger_rows(env["DEPLOYBOT_DB"])
+                for r in read_rows(env["DEPLOYBOT_DB"])
             ]
     assert results["rpc"] == results["etherscan"]
     assert [row[0] for row in results["rpc"]] == sorted(specs)

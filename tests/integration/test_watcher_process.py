@@ -15,7 +15,7 @@ import requests
 
 from services.emulators.etherscan import Faults
 from services.emulators.spheron import FaultPlan
-from services.ledger import DeploymentState
+from services.ledger import DeploymentState, read_rows
 from services.spec import canonical_json, parse_spec
 from services.spheron import SpheronClient
 from services.watcher_process import APE, ROOT
@@ -24,7 +24,6 @@ from tests.integration.conftest import (
     SECRETS,
     SENDER,
     SPHERON_TOKEN,
-    ledger_rows,
     wait_for,
 )
 
@@ -83,7 +82,7 @@ def test_100_proposals_with_faults_and_kill_9_are_each_created_exactly_once(
     db = bot_env["DEPLOYBOT_DB"]
 
     def all_deployed() -> bool:
-        rows = ledger_rows(db)
+        rows = read_rows(db)
         return len(rows) == 100 and all(r.state is DeploymentState.DEPLOYED for r in rows)
 
     wait_for(all_deployed, timeout=180, what="100 deployments")
@@ -93,7 +92,7 @@ def test_100_proposals_with_faults_and_kill_9_are_each_created_exactly_once(
     names = instances_by_name(spheron)
     assert len(names) == 100, "every executed proposal has an instance"
     assert max(names.values()) == 1, f"duplicates: {[n for n, c in names.items() if c > 1]}"
-    assert sorted(r.proposal_id for r in ledger_rows(db)) == list(range(1, 101))
+    assert sorted(r.proposal_id for r in read_rows(db)) == list(range(1, 101))
 
     log = bot.log_path.read_text()
     for secret in SECRETS:
@@ -122,11 +121,11 @@ def test_20_bad_specs_are_rejected_with_reasons_and_the_bot_keeps_running(
     bot = start_bot(*WATCH_ARGS, "--status-port", "0")
     db = bot_env["DEPLOYBOT_DB"]
     wait_for(
-        lambda: len(ledger_rows(db)) == 21 and all(r.state.is_terminal for r in ledger_rows(db)),
+        lambda: len(read_rows(db)) == 21 and all(r.state.is_terminal for r in read_rows(db)),
         timeout=60,
         what="21 events processed",
     )
-    rows = ledger_rows(db)
+    rows = read_rows(db)
     rejected = [r for r in rows if r.state is DeploymentState.REJECTED]
     assert len(rejected) == 20
     assert all(r.reason and r.reason.startswith("invalid spec:") for r in rejected)
