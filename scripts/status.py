@@ -35,12 +35,12 @@ if TYPE_CHECKING:
 )
 @click.argument("proposal_id", type=click.IntRange(min=1), required=False)
 def cli(proposal_id: int | None, limit: int, dao_address: str | None, provider: ProviderAPI):
-    from services.cli_support import chain_now, fact, open_dao, open_nft
-    from services.dao_contracts import require_proposal
+    from services.cli_support import chain_now, fact, open_dao
+    from services.dao_contracts import nft_at, require_proposal
     from services.revert_messages import format_duration, format_ether, plural
 
     dao, source = open_dao(provider, dao_address)
-    nft, _ = open_nft(provider, None, dao.address)
+    nft = nft_at(dao.token())  # the DAO's own token, whatever NFT_CONTRACT_ADDRESS says
     count = int(dao.numProposals())
     fact("network", provider.network_choice)
     fact("DAO", f"{dao.address} (from {source})")

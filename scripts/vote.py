@@ -45,11 +45,10 @@ def cli(
         hex_hash,
         latest_block_time,
         open_dao,
-        open_nft,
         require_account,
         transact,
     )
-    from services.dao_contracts import read_proposal, require_proposal
+    from services.dao_contracts import nft_at, read_proposal, require_proposal
     from services.revert_messages import (
         RevertContext,
         describe_custom_error,
@@ -71,7 +70,7 @@ def cli(
         )
     if dao.hasVoted(proposal_id, voter.address):
         raise CliError(f"{voter.address} already voted on proposal {proposal_id}")
-    nft, _ = open_nft(provider, None, dao.address)
+    nft = nft_at(dao.token())  # the DAO's own token, whatever NFT_CONTRACT_ADDRESS says
     weight = int(nft.getPastVotes(voter.address, info.snapshot))
     if weight == 0:
         raise CliError(

@@ -11,7 +11,7 @@ the deploy bot can use it as well as the scripts. The order, first found wins:
 4. Ape's deployment cache (``<ape data folder>/<ecosystem>/deployments_map.json``), which
    ``account.deploy`` fills on live networks (the last deployment wins).
 
-The rest (:func:`dao_at`, :func:`nft_at`, :func:`read_proposal`, :func:`proposal_spec_json`) works
+The rest (:func:`dao_at`, :func:`nft_at`, :func:`read_proposal`, :func:`proposal_created`) works
 on a connected Ape provider and uses the project's compiled contract types, so Ape never asks a
 block explorer what the contracts are.
 """
@@ -382,8 +382,3 @@ def _matching_creation(
                 transaction_hash=str(log.transaction_hash),
             )
     return None
-
-
-def proposal_spec_json(dao: ContractInstance, proposal_id: int) -> str:
-    """The exact JSON proposal ``proposal_id`` was created with (checked against its hash)."""
-    return proposal_created(dao, proposal_id).spec_json
