@@ -9,12 +9,12 @@ import click
 from ape.cli import account_option
 
 from services.cli_support import DaoCommand, Duration, EtherAmount, Percent
+from services.spec import MAX_DAO_SPEC_BYTES, MAX_SPEC_BYTES
 
 if TYPE_CHECKING:
     from ape.api import AccountAPI, NetworkAPI, ProviderAPI
 
 MAX_VOTING_PERIOD = 2**32 - 1
-MAX_SPEC_BYTES_LIMIT = 65_536
 
 
 @click.command(
@@ -77,8 +77,8 @@ MAX_SPEC_BYTES_LIMIT = 65_536
 )
 @click.option(
     "--max-spec-bytes",
-    type=click.IntRange(min=1, max=MAX_SPEC_BYTES_LIMIT),
-    default=8192,
+    type=click.IntRange(min=1, max=MAX_DAO_SPEC_BYTES),
+    default=MAX_SPEC_BYTES,
     show_default=True,
     help="Largest proposal JSON accepted, in bytes.",
 )

@@ -44,6 +44,8 @@ def cli(choice, dao_override, db_path, state, limit, as_json):
 
     load_dotenv(override=False)
 
+    from services import exit_codes
+    from services.dao_contracts import AddressError
     from services.ledger import DeploymentState, Ledger, LedgerError
     from services.ledger_table import format_ledger_table
     from services.settings import SettingsError, load_settings
@@ -52,9 +54,12 @@ def cli(choice, dao_override, db_path, state, limit, as_json):
         path = db_path or _default_path(NetworkChoice.parse(choice), dao_override, load_settings())
         with Ledger.open_readonly(path) as ledger:
             rows = ledger.rows(limit=limit, state=DeploymentState(state.upper()) if state else None)
-    except (ValueError, SettingsError, LedgerError, OSError) as error:
+    except (SettingsError, AddressError) as error:
         click.echo(f"error: {error}", err=True)
-        sys.exit(1)
+        sys.exit(exit_codes.CONFIG)
+    except (ValueError, LedgerError, OSError) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(exit_codes.FAILED)
     if as_json:
         click.echo(json.dumps([row.to_dict() for row in rows], indent=2))
     else:

@@ -6,7 +6,9 @@ Examples:
     ape run watcher --network ethereum:sepolia --once     # for cron: catch up, then exit
     ape run watcher --network ethereum:local:http://127.0.0.1:8545 --status-port 9464
 
-Settings come from the environment or `.env` (see `.env.example`).
+Settings come from the environment or `.env` (see `.env.example`). Exit codes: 0 stopped or done,
+1 a `--once` run could not finish (an outside service failed), 2 usage error, 78 configuration or
+credentials wrong (systemd does not restart it), 130 a second stop signal.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ import threading
 
 import click
 
+from services import exit_codes
 from services.network_choice import NetworkChoice
-from services.watcher_command import PUBLIC_CONFIRMATIONS
+from services.watcher_command import PUBLIC_CONFIRMATIONS, PUBLIC_REREAD_BLOCKS
 
 
 @click.command(short_help="Run the deploy bot")
@@ -34,7 +37,8 @@ from services.watcher_command import PUBLIC_CONFIRMATIONS
 @click.option(
     "--source",
     type=click.Choice(["etherscan", "rpc"]),
-    help="Log source. Default: etherscan on public networks (no RPC needed), rpc on local ones.",
+    help="Log source. Default: etherscan on public networks (no RPC needed), rpc on local "
+    "networks and forks (which always read their own node).",
 )
 @click.option(
     "--once", is_flag=True, help="Process everything confirmed up to the head, then exit."
@@ -46,6 +50,12 @@ from services.watcher_command import PUBLIC_CONFIRMATIONS
     help=f"Blocks an event must be buried under (default {PUBLIC_CONFIRMATIONS}; 0 on local).",
 )
 @click.option(
+    "--reread-blocks",
+    type=click.IntRange(min=0),
+    help=f"Blocks below the checkpoint read again each poll, for a log index that lags its head "
+    f"(default {PUBLIC_REREAD_BLOCKS}; 0 on local).",
+)
+@click.option(
     "--poll-interval",
     type=click.FloatRange(min=0.05),
     help="Seconds between polls (default 5; 1 on local chains).",
@@ -53,38 +63,45 @@ from services.watcher_command import PUBLIC_CONFIRMATIONS
 @click.option("--dry-run", is_flag=True, help="Validate and record the plan; create nothing.")
 @click.option("--status-port", type=click.IntRange(0, 65535), help="Serve /healthz, /metrics, ...")
 @click.option(
+    "--status-host",
+    help="Address the status server binds (default $DEPLOYBOT_STATUS_HOST or 127.0.0.1; "
+    "0.0.0.0 for every interface, as in the container image).",
+)
+@click.option(
     "--dao", "dao_override", help="DAO address (else DAO_CONTRACT_ADDRESS or ape-config)."
 )
-@click.option("-v", "--verbose", is_flag=True, help="Debug logging, tracebacks on errors.")
 def cli(
     choice: NetworkChoice,
     source: str | None,
     once: bool,
     from_block: int | None,
     confirmations: int | None,
+    reread_blocks: int | None,
     poll_interval: float | None,
     dry_run: bool,
     status_port: int | None,
+    status_host: str | None,
     dao_override: str | None,
-    verbose: bool,
 ) -> None:
     """Watch the DAO's DeployEvents and create each approved Spheron instance exactly once."""
     from dotenv import load_dotenv
 
     load_dotenv(override=False)
 
-    from services.bot_logging import configure_logging, environment_secrets
+    from ape.logging import LogLevel
+    from ape.logging import logger as ape_logger
+
+    from services.bot_logging import configure_logging
     from services.settings import SettingsError, load_settings
     from services.watcher import FatalBotError
-    from services.watcher_command import WatcherRun
+    from services.watcher_command import WatcherRun, run_until_stopped
 
+    verbose = ape_logger.level <= LogLevel.DEBUG
     try:
         settings = load_settings()
     except SettingsError as error:
-        _fail(str(error))
-    configure_logging(
-        [*settings.secret_values(), *environment_secrets(os.environ)], verbose=verbose
-    )
+        _fail(str(error), exit_codes.CONFIG)
+    configure_logging(settings.redaction_secrets(os.environ), verbose=verbose)
     run = WatcherRun(
         choice=choice,
         source=source or ("rpc" if choice.is_local else "etherscan"),
@@ -95,17 +112,21 @@ def cli(
         once=once,
         dry_run=dry_run,
         status_port=status_port,
+        status_host=status_host or settings.deploybot_status_host,
+        reread_blocks=reread_blocks,
     )
     stop = threading.Event()
     _stop_on_signals(stop)
     try:
-        code = run.execute(settings, stop)
+        code, finished = run_until_stopped(lambda: run.execute(settings, stop), stop)
     except (FatalBotError, SettingsError) as error:
-        _fail(str(error))
-    except Exception as error:  # anything unexpected: one line, not a traceback (unless -v)
+        _fail(str(error), exit_codes.CONFIG)
+    except Exception as error:  # anything unexpected: one line, not a traceback (unless -v DEBUG)
         if verbose:
             raise
-        _fail(f"{type(error).__name__}: {error}")
+        _fail(f"{type(error).__name__}: {error}", exit_codes.FAILED)
+    if not finished:
+        _exit_now(code)
     sys.exit(code)
 
 
@@ -117,18 +138,27 @@ def _parse_choice(value: str) -> NetworkChoice:
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
-    """SIGINT/SIGTERM: finish the current step, then exit. A second signal exits at once."""
+    """SIGINT/SIGTERM: stop within about two seconds. A second signal exits at once."""
 
     def handle(signum, _frame):
         if stop.is_set():
-            raise KeyboardInterrupt
-        click.echo(f"{signal.Signals(signum).name}: finishing the current step", err=True)
+            _exit_now(exit_codes.INTERRUPTED)
+        click.echo(f"{signal.Signals(signum).name}: stopping", err=True)
         stop.set()
 
     signal.signal(signal.SIGINT, handle)
     signal.signal(signal.SIGTERM, handle)
 
 
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
+def _exit_now(code: int) -> None:
+    """Exit without waiting for the bot's thread (its state is safe in the ledger)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _fail(message: str, code: int) -> None:
+    from services.redaction import redact
+
+    click.echo(f"error: {redact(message, os.environ)}", err=True)
+    sys.exit(code)

@@ -1,58 +1,41 @@
 """Logging for the deploy bot: one line per event, and no secret ever printed.
 
 Secrets are kept out of messages by construction (tokens are `SecretStr`, clients mask keys); the
-`RedactingFilter` is the second line of defence: it replaces any known secret value that still
-reaches a log record, including in arguments and exception text.
+`RedactingFilter` (see `services.redaction`) is the second line of defence: it masks any known
+secret, and credentials in URLs, that still reach a log record — the bot's own and those of the
+libraries under it (Ape, web3, requests).
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
-from services.spec import SECRET_ENV_PREFIX
+from services.redaction import RedactingFilter
 
-MASK = "***"
-#: Values shorter than this are not redacted: masking "1" or "ab" everywhere would ruin the logs.
-MIN_SECRET_LENGTH = 4
-
-
-class RedactingFilter(logging.Filter):
-    """Replaces every known secret value in a record's final message with `MASK`."""
-
-    def __init__(self, secrets: Iterable[str]) -> None:
-        super().__init__()
-        values = {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}
-        self._secrets = sorted(values, key=len, reverse=True)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
-            return True
-        message = record.getMessage()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        for secret in self._secrets:
-            message = message.replace(secret, MASK)
-            if record.exc_text:
-                record.exc_text = record.exc_text.replace(secret, MASK)
-        record.msg, record.args = message, None
-        return True
-
-
-def environment_secrets(environ: Mapping[str, str]) -> list[str]:
-    """The values of every `DAO_SECRET_*` variable: what secret references resolve to."""
-    return [value for key, value in environ.items() if key.startswith(SECRET_ENV_PREFIX)]
+#: Loggers whose records reach the bot's stderr through a redacting handler.
+_LOGGERS = ("services", "ape", "web3", "urllib3", "requests")
 
 
 def configure_logging(secrets: Iterable[str], *, verbose: bool = False) -> None:
-    """Send the bot's log lines to stderr, redacted, at INFO (DEBUG with `verbose`)."""
+    """Send the bot's log lines to stderr, redacted, at INFO (DEBUG with `verbose`).
+
+    The libraries' loggers keep their levels but write through the same redacting handler.
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%Y-%m-%dT%H:%M:%S")
     )
-    handler.addFilter(RedactingFilter(secrets))
+    redacting = RedactingFilter(secrets)
+    handler.addFilter(redacting)
+    for name in _LOGGERS:
+        library = logging.getLogger(name)
+        for existing in library.handlers:
+            existing.addFilter(redacting)
     root = logging.getLogger("services")
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     root.propagate = False
+    for existing in logging.getLogger().handlers:
+        existing.addFilter(redacting)

@@ -6,8 +6,10 @@ Every script is a ``cli`` click command built with ``cls=DaoCommand``:
 - ``.env`` is loaded into the environment (never overriding variables already set) before Ape
   connects, because Ape does not read it and ape-infura reads ``WEB3_INFURA_PROJECT_ID`` when it
   connects;
-- a failure ends as ``error: <one line>`` on stderr with exit code 1 (no traceback unless Ape's
-  ``-v DEBUG``); secret values from the environment are masked in that line.
+- a failure ends as ``error: <one line>`` on stderr (no traceback unless Ape's ``-v DEBUG``)
+  with the exit code of ``services.exit_codes``: 78 when the configuration is at fault (no
+  contract address, a locked account, a wrong passphrase), 1 for any other failure, 130 on
+  Ctrl-C; secret values from the environment are masked in that line.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from ape.cli import ConnectedProviderCommand
 
+from services import exit_codes
 from services.dao_contracts import (
     AddressError,
     ProposalNotFoundError,
@@ -35,7 +38,8 @@ from services.dao_contracts import (
     locate_address,
     nft_at,
 )
-from services.revert_messages import RevertContext, decode_revert_data, explain, redact
+from services.redaction import redact
+from services.revert_messages import RevertContext, decode_revert_data, explain
 from services.spec import SpecError
 
 if TYPE_CHECKING:
@@ -47,6 +51,10 @@ _DAO_META_KEY = "spheron_dao.dao"
 
 class CliError(Exception):
     """An expected failure whose message is ready for the user."""
+
+
+class ConfigError(CliError):
+    """The configuration is at fault (a setting, an account); exits with `exit_codes.CONFIG`."""
 
 
 class _ExplainedFailure(Exception):
@@ -168,9 +176,17 @@ def report_failures() -> Iterator[None]:
         _fail(exc)
     except KeyboardInterrupt:
         click.echo("error: interrupted", err=True)
-        raise click.exceptions.Exit(130) from None
+        raise click.exceptions.Exit(exit_codes.INTERRUPTED) from None
     except Exception as exc:  # the point: one line for every failure
         _fail(exc)
+
+
+def exit_code_of(exc: BaseException) -> int:
+    """The exit code a failure ends the script with."""
+    cause = exc.__cause__ if isinstance(exc, _ExplainedFailure) else exc
+    if isinstance(cause, ConfigError | AddressError):
+        return exit_codes.CONFIG
+    return exit_codes.FAILED
 
 
 def _fail(exc: BaseException) -> None:
@@ -178,7 +194,7 @@ def _fail(exc: BaseException) -> None:
         traceback.print_exception(exc)
     message = " ".join(failure_message(exc).split())
     click.echo(f"error: {redact(message, os.environ)}", err=True)
-    raise click.exceptions.Exit(1) from None
+    raise click.exceptions.Exit(exit_code_of(exc)) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -339,10 +355,10 @@ def require_account(account: AccountAPI | None) -> AccountAPI:
                 account.set_autosign(True)  # type: ignore[attr-defined]
         except Exception as exc:
             if type(exc).__name__ == "InvalidPasswordError":
-                raise CliError(f"wrong passphrase for account {alias!r} in {variable}") from None
+                raise ConfigError(f"wrong passphrase for account {alias!r} in {variable}") from None
             raise
     elif not sys.stdin.isatty():
-        raise CliError(
+        raise ConfigError(
             f"account {alias!r} is locked: set {variable} (environment or .env) or run in a "
             "terminal to type the passphrase"
         )

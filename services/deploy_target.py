@@ -1,21 +1,20 @@
 """What the deploy bot needs from a place that runs containers, independent of who runs them.
 
-The watcher talks to a `DeployTarget`; `services.spheron.SpheronTarget` is one implementation.
+The deployer talks to a `DeployTarget`; `services.spheron.SpheronTarget` is one implementation.
 Errors are split by what the caller should do next: stop (`TargetAuthError`), record a refusal and
-move on (`TargetRejectedError`), or try again later (`TargetUnavailableError`).
+move on (`TargetRejectedError`), or try again later (`TargetUnavailableError`, which also says
+whether a create request may have reached the target).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from services.spec import InstanceSpec
-
-#: Deployment statuses after which nothing changes without a new deployment.
-SETTLED_STATUSES = frozenset({"Deployed", "Failed", "Deprecated", "Deprecated-Provider"})
 
 
 class DeployTargetError(Exception):
@@ -41,18 +40,43 @@ class TargetRejectedError(DeployTargetError):
 
 
 class TargetUnavailableError(DeployTargetError):
-    """The target could not be reached or failed on its side, even after retries (transient)."""
+    """The target could not be reached or failed on its side, even after retries (transient).
+
+    `delivered` is False only when the request certainly never reached the target (e.g. the
+    connection was refused); otherwise a create may have gone through, or may still.
+    """
+
+    def __init__(self, message: str, *, delivered: bool = True) -> None:
+        super().__init__(message)
+        self.delivered = delivered
+
+
+class Outcome(str, Enum):
+    """Where a deployment stands, in the bot's words (the target's own text is kept beside)."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True)
 class ExistingDeployment:
-    """An instance found on the target under the bot's deterministic name."""
+    """An instance found on the target under the bot's deterministic name.
+
+    `deployment_id` is its active deployment, if any; `created_at` an ISO-8601 time (sortable).
+    """
 
     instance_id: str
     deployment_id: str | None
     cluster_id: str
     name: str
-    state: str
+    closed: bool
+    created_at: str = ""
+
+    @property
+    def age_key(self) -> tuple[str, str]:
+        """Sort key: oldest first (creation time, then id)."""
+        return (self.created_at, self.instance_id)
 
 
 @dataclass(frozen=True)
@@ -66,57 +90,50 @@ class CreatedDeployment:
 
 @dataclass(frozen=True)
 class DeploymentStatus:
-    """One observation of a deployment.
-
-    `status` is the target's deployment status (for Spheron one of Queued, Pending, Deployed,
-    Failed, Deprecated, Deprecated-Provider). `timed_out` is set only by `wait_until_settled` when
-    it gave up before the deployment settled.
-    """
+    """One observation of a deployment: the target's status text and what it means."""
 
     deployment_id: str
     status: str
-    provider_host: str | None = None
+    outcome: Outcome
     connection_urls: list[str] = field(default_factory=list)
-    timed_out: bool = False
-
-    @property
-    def settled(self) -> bool:
-        return self.status in SETTLED_STATUSES
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status == "Deployed"
 
 
 @runtime_checkable
 class DeployTarget(Protocol):
-    """The operations the watcher uses to create an instance exactly once and follow it."""
+    """The operations the deployer uses to create an instance exactly once and follow it."""
 
-    def find_deployment(
-        self, name: str, *, cluster_name: str | None = None
-    ) -> ExistingDeployment | None:
-        """Return the instance called `name`, if one exists (makes creation idempotent).
+    @property
+    def request_timeout_s(self) -> float:
+        """The longest the client keeps one request open; a create request sent at `t` has
+        ended on the client side by `t + request_timeout_s`."""
+        ...
+
+    def find(self, name: str, *, cluster_name: str | None = None) -> list[ExistingDeployment]:
+        """Every instance called `name` (closed ones included): how creation is made idempotent.
 
         `cluster_name` (the spec's `clusterName`) narrows the search where the target groups
-        instances by cluster.
+        instances by cluster. Raises `TargetUnavailableError` if the listing is incomplete.
         """
         ...
 
     def create(
-        self, spec: InstanceSpec, *, name: str, secret_values: Mapping[str, str]
+        self,
+        spec: InstanceSpec,
+        *,
+        name: str,
+        secret_values: Mapping[str, str],
+        on_sending: Callable[[], None],
     ) -> CreatedDeployment:
-        """Create an instance called `name` from `spec`.
+        """Create an instance called `name` from `spec` with one request, never retried.
 
-        `secret_values` maps each secret environment variable's key to its resolved value.
+        `on_sending()` is called exactly once, immediately before that request is sent; if it
+        raises, nothing is sent. `secret_values` maps each secret environment variable's key to
+        its resolved value.
         """
         ...
 
-    def deployment_status(self, deployment_id: str) -> DeploymentStatus: ...
+    def status(self, deployment_id: str) -> DeploymentStatus: ...
 
-    def wait_until_settled(
-        self, deployment_id: str, *, timeout_s: float, poll_s: float
-    ) -> DeploymentStatus:
-        """Poll until the deployment settles; on timeout return the last status with `timed_out`."""
+    def close(self, instance_id: str) -> None:
+        """Close the instance; closing one that is already closed does nothing."""
         ...
-
-    def close(self, instance_id: str) -> None: ...

@@ -28,7 +28,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -36,6 +36,7 @@ from typing import Any
 import requests
 
 from services.events import RawLog, checksum_address
+from services.pause import pause
 
 #: Values passed to `on_call`, one per HTTP attempt, so a caller can count calls and errors by kind.
 CALL_KINDS = (
@@ -50,6 +51,8 @@ CALL_KINDS = (
 
 #: Etherscan's most records per getLogs call (free tier); it silently caps larger offsets.
 MAX_PAGE_SIZE = 1000
+#: Etherscan serves at most this many records of one query (page * offset).
+MAX_RESULT_WINDOW = 10_000
 
 _MASK = "***"
 _APIKEY_IN_URL = re.compile(r"(apikey=)[^&\s'\"]*", re.IGNORECASE)
@@ -110,14 +113,16 @@ class LogBatch:
 class RateLimiter:
     """Spaces calls at least `1 / calls_per_second` apart, across threads.
 
-    Each caller reserves the next free slot under a lock and sleeps outside it until that slot,
-    so the k-th call never starts before the first call's time plus k intervals.
+    Each caller reserves the next free slot under a lock and waits outside it until that slot,
+    so the k-th call never starts before the first call's time plus k intervals. A set `stop`
+    ends the wait at once.
     """
 
-    def __init__(self, calls_per_second: float) -> None:
+    def __init__(self, calls_per_second: float, stop: threading.Event | None = None) -> None:
         if calls_per_second <= 0:
             raise ValueError(f"calls_per_second must be positive, got {calls_per_second}")
         self.interval_s = 1.0 / calls_per_second
+        self._stop = stop
         self._lock = threading.Lock()
         self._next_slot = float("-inf")
 
@@ -129,7 +134,7 @@ class RateLimiter:
             self._next_slot = slot + self.interval_s
         delay = slot - now
         if delay > 0:
-            time.sleep(delay)
+            pause(delay, self._stop)
 
 
 def parse_quantity(value: object, field: str) -> int:
@@ -196,7 +201,8 @@ class EtherscanClient:
     """Etherscan V2 client for one chain: `block_number()` and `get_logs(...)`.
 
     Every request carries `chainid` and `apikey` and waits for the client-side rate limiter.
-    `on_call(kind)` is called once per HTTP attempt with one of `CALL_KINDS`.
+    `on_call(kind)` is called once per HTTP attempt with one of `CALL_KINDS`. A set `stop` ends
+    every wait (rate limit, back-off) at once with `services.pause.StopRequested`.
     """
 
     def __init__(
@@ -211,6 +217,7 @@ class EtherscanClient:
         backoff_s: float = 1.0,
         session: requests.Session | None = None,
         on_call: Callable[[str], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
@@ -220,7 +227,8 @@ class EtherscanClient:
         self._timeout_s = timeout_s
         self._max_retries = max_retries
         self._backoff_s = backoff_s
-        self._limiter = RateLimiter(calls_per_second)
+        self._stop = stop
+        self._limiter = RateLimiter(calls_per_second, stop)
         self._owns_session = session is None
         self._session = session if session is not None else requests.Session()
         self._on_call = on_call
@@ -287,7 +295,7 @@ class EtherscanClient:
                 retryable = type(exc) in (EtherscanRateLimited, EtherscanTransientError)
                 if not retryable or attempt >= self._max_retries:
                     raise
-                time.sleep(self._backoff_s * 2**attempt * self._jitter.uniform(0.5, 1.0))
+                pause(self._backoff_s * 2**attempt * self._jitter.uniform(0.5, 1.0), self._stop)
                 attempt += 1
                 continue
             self._notify(kind)
@@ -439,8 +447,9 @@ def iter_deploy_logs(
             middle = (low + high) // 2
             pending += [(middle + 1, high), (low, middle)]
             continue
-        logs.sort(key=lambda log: (log.block_number, log.log_index))
-        if len(logs) < page_size:
+        received = len(logs)
+        logs = sorted(within(logs, low, high), key=lambda log: (log.block_number, log.log_index))
+        if received < page_size:
             batch = LogBatch(low, high, tuple(logs))
         elif logs[-1].block_number > low:
             last = logs[-1].block_number
@@ -457,6 +466,11 @@ def iter_deploy_logs(
             on_progress(batch.to_block, to_block, calls)
 
 
+def within(logs: Sequence[RawLog], low: int, high: int) -> list[RawLog]:
+    """The logs in blocks `low..high`; a server that ignores the range must not leak others in."""
+    return [log for log in logs if low <= log.block_number <= high]
+
+
 def _page_one_block(
     client: EtherscanClient,
     address: str,
@@ -465,16 +479,36 @@ def _page_one_block(
     page_size: int,
     first_page: list[RawLog],
 ) -> tuple[tuple[RawLog, ...], int]:
-    """Collect all logs of one block whose first page is full; return them and the calls made."""
+    """Collect all logs of one block whose first page is full; return them and the calls made.
+
+    Paging ends on a short page. A full page that brings nothing new means the server ignores
+    `page`, and Etherscan serves at most `MAX_RESULT_WINDOW` records of one query: either way the
+    block cannot be read completely, which is an error (a lost event is never acceptable).
+    """
     seen = {log.key for log in first_page}
     logs = list(first_page)
     page, calls = 1, 0
     while True:
         page += 1
+        if page * page_size > MAX_RESULT_WINDOW:
+            raise EtherscanTransientError(
+                f"block {block} holds more than {MAX_RESULT_WINDOW} DeployEvent logs, more than "
+                "Etherscan serves for one query; read it with --source rpc"
+            )
         calls += 1
-        more = client.get_logs(address, topic0, block, block, page=page, offset=page_size)
-        logs += [log for log in more if log.key not in seen]
-        seen.update(log.key for log in more)
+        more = within(
+            client.get_logs(address, topic0, block, block, page=page, offset=page_size),
+            block,
+            block,
+        )
+        new = [log for log in more if log.key not in seen]
+        if len(more) == page_size and not new:
+            raise EtherscanTransientError(
+                f"Etherscan answered page {page} of block {block} with the logs of an earlier "
+                "page (it ignores paging); cannot read that block completely"
+            )
+        logs += new
+        seen.update(log.key for log in new)
         if len(more) < page_size:
             logs.sort(key=lambda log: log.log_index)
             return tuple(logs), calls

@@ -8,12 +8,21 @@ proposal id, and the row walks this state machine (terminal states marked with a
        │  │         │  ▲         │  ▲        │
        │  │         │  └─(retry)─┘  │        └──────► FAILED*
        │  └─────────┼───────────────┘
-       ├──► REJECTED*  (also from PLANNED)
+       ├──► CREATED    (also from PLANNED: an instance found by name is adopted)
+       ├──► REJECTED*  (also from PLANNED and CREATING)
        └──► FAILED*    (from RECORDED, PLANNED, CREATING or CREATED)
 
-- ``CREATING`` is committed *before* the bot calls Spheron's create, so after a crash a
-  ``CREATING`` row means "an instance may exist": the bot must look it up by the stored
-  ``deployment_name`` before creating again. A retry keeps the same name and bumps ``attempts``.
+- ``CREATING`` is committed *immediately before* the bot sends Spheron's create, with
+  ``in_flight_until``: the time by which that request has certainly ended (sent time + the
+  client's timeout + a margin for a server still finishing it). After a crash or a failed
+  attempt, a ``CREATING`` row means "an instance may exist or still appear": the bot waits until
+  ``in_flight_until`` has passed, then looks the stored ``deployment_name`` up before creating
+  again. A retry keeps the same name and bumps ``attempts``. ``in_flight_until`` is cleared when
+  the request certainly never reached the server.
+- ``created_at`` is when the target accepted the create (or an earlier one was adopted); the
+  deploy timeout is measured from it, so it survives restarts and ``--once`` runs.
+- Every transition also appends a line to the ``history`` table (state, time, note), which is
+  where adopted instances and closed duplicates are recorded.
 - Durability: WAL with ``synchronous=NORMAL``. A commit survives the process being killed
   (``kill -9``) at any point; only an OS crash or power loss can drop the latest commits, and then
   the ledger rolls back consistently (rows with their checkpoint) and the bot, which looks every
@@ -55,10 +64,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_BUSY_TIMEOUT_MS = 5_000
 DEFAULT_BASE_DIR_NAME = ".spheron-dao-deploy"
 
-# Spheron deployment (order) status values that end a deployment; see spheron-api.md.
-SPHERON_DEPLOYED_STATUS = "Deployed"
-SPHERON_FAILED_STATUSES = frozenset({"Failed", "Deprecated", "Deprecated-Provider"})
-
 _MAX_UINT256 = 2**256 - 1
 _MAX_INT64 = 2**63 - 1  # SQLite INTEGER
 _ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -94,11 +99,13 @@ UNFINISHED_STATES = (
 
 _S = DeploymentState
 _ALLOWED_FROM: dict[str, frozenset[DeploymentState]] = {
-    "mark_rejected": frozenset({_S.RECORDED, _S.PLANNED}),
+    "mark_rejected": frozenset({_S.RECORDED, _S.PLANNED, _S.CREATING}),
     "mark_planned": frozenset({_S.RECORDED, _S.PLANNED}),
     "mark_creating": frozenset({_S.RECORDED, _S.PLANNED, _S.CREATING}),
-    "mark_created": frozenset({_S.CREATING}),
-    "mark_status": frozenset({_S.CREATED}),
+    "mark_created": frozenset({_S.RECORDED, _S.PLANNED, _S.CREATING}),
+    "mark_not_sent": frozenset({_S.CREATING}),
+    "mark_progress": frozenset({_S.CREATED}),
+    "mark_deployed": frozenset({_S.CREATED}),
     "mark_failed": frozenset({_S.RECORDED, _S.PLANNED, _S.CREATING, _S.CREATED}),
 }
 
@@ -112,7 +119,11 @@ class LedgerMismatchError(LedgerError):
 
 
 class LedgerSchemaError(LedgerError):
-    """The ledger file's schema version cannot be used by this code."""
+    """The ledger file's schema version (``version``) cannot be used by this code."""
+
+    def __init__(self, message: str, *, version: int) -> None:
+        super().__init__(message)
+        self.version = version
 
 
 class LedgerReadOnlyError(LedgerError):
@@ -170,7 +181,8 @@ class NewEvent:
 
 @dataclass(frozen=True)
 class DeploymentRow:
-    """One ledger row. ``urls`` is a tuple; timestamps are ISO-8601 UTC strings."""
+    """One ledger row. ``urls`` is a tuple; ``first_seen_at``/``updated_at`` are ISO-8601 UTC
+    strings; ``in_flight_until`` and ``created_at`` are Unix times (see the module docstring)."""
 
     proposal_id: int
     block_number: int
@@ -189,6 +201,8 @@ class DeploymentRow:
     attempts: int
     first_seen_at: str
     updated_at: str
+    in_flight_until: float | None = None
+    created_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (state as its string value, urls as a list)."""
@@ -201,8 +215,29 @@ class DeploymentRow:
 _COLUMNS = (
     "proposal_id, block_number, tx_hash, log_index, sender, spec_json, spec_hash, deployment_name, "
     "state, reason, instance_id, deployment_id, deployment_status, urls, attempts, first_seen_at, "
-    "updated_at"
+    "updated_at, in_flight_until, created_at"
 )
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of a row's history: the state it entered (or kept), when, and why."""
+
+    proposal_id: int
+    at: str
+    state: DeploymentState
+    note: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "proposal_id": self.proposal_id,
+            "at": self.at,
+            "state": self.state.value,
+            "note": self.note,
+        }
+
+
+_NOW_UNIX = "((julianday('now') - 2440587.5) * 86400.0)"
 
 _STATE_VALUES = ", ".join(f"'{state.value}'" for state in DeploymentState)
 
@@ -235,15 +270,44 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX deployments_by_state ON deployments (state, block_number, log_index)",
         "CREATE INDEX deployments_by_position ON deployments (block_number, log_index)",
     ),
+    (
+        # Version 2: the in-flight bound of a create, the time it was accepted, and history.
+        "ALTER TABLE deployments ADD COLUMN in_flight_until REAL",
+        "ALTER TABLE deployments ADD COLUMN created_at REAL",
+        # A version-1 bot may have been cut off mid-create: wait one default window for it.
+        f"UPDATE deployments SET in_flight_until = {_NOW_UNIX} + 90 WHERE state = 'CREATING'",
+        # The deploy timeout of rows already being followed counts from the upgrade.
+        f"UPDATE deployments SET created_at = {_NOW_UNIX} WHERE state = 'CREATED'",
+        """
+        CREATE TABLE history (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            proposal_id TEXT NOT NULL REFERENCES deployments (proposal_id),
+            at TEXT NOT NULL,
+            state TEXT NOT NULL,
+            note TEXT
+        )
+        """,
+        "CREATE INDEX history_by_proposal ON history (proposal_id, id)",
+        "INSERT INTO history (proposal_id, at, state, note) "
+        "SELECT proposal_id, updated_at, state, reason FROM deployments "
+        "ORDER BY block_number, log_index",
+    ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 
 def read_rows(path: str | Path) -> list[DeploymentRow]:
-    """The rows of the ledger at ``path`` (read-only), or ``[]`` if the bot has not created it."""
+    """The rows of the ledger at ``path`` (read-only), or ``[]`` if the bot has not created it
+    yet (no file, or a file whose first migration has not committed)."""
     if not Path(path).exists():
         return []
-    with Ledger.open_readonly(path) as ledger:
+    try:
+        ledger = Ledger.open_readonly(path)
+    except LedgerSchemaError as error:
+        if error.version == 0:
+            return []
+        raise
+    with ledger:
         return ledger.rows()
 
 
@@ -336,7 +400,8 @@ class Ledger:
                 )
                 raise LedgerSchemaError(
                     f"ledger {ledger.path} has schema version {version}, this code reads version "
-                    f"{SCHEMA_VERSION}; {remedy}"
+                    f"{SCHEMA_VERSION}; {remedy}",
+                    version=version,
                 )
             if chain_id is not None and chain_id != ledger.chain_id:
                 raise LedgerMismatchError(
@@ -439,6 +504,12 @@ class Ledger:
                 )
                 if cursor.rowcount == 1:
                     inserted.append(event.proposal_id)
+                    self._append_history(
+                        conn,
+                        event.proposal_id,
+                        DeploymentState.RECORDED,
+                        f"DeployEvent in block {event.block_number} (tx {event.tx_hash})",
+                    )
                 else:
                     self._report_known_event(conn, event)
             conn.execute(
@@ -452,10 +523,14 @@ class Ledger:
     # -- transitions -----------------------------------------------------------------------------
 
     def mark_rejected(self, proposal_id: int, reason: str) -> DeploymentRow:
-        """Bad spec, policy refusal or undecodable payload: terminal, never deployed."""
+        """Bad spec, policy refusal or undecodable payload: terminal, never deployed.
+
+        Allowed from CREATING too: the bot rejects such a row only after its in-flight window
+        passed and the lookup found no instance.
+        """
         _check_text("reason", reason)
         return self._transition(
-            "mark_rejected", proposal_id, DeploymentState.REJECTED, {"reason": reason}
+            "mark_rejected", proposal_id, DeploymentState.REJECTED, {"reason": reason}, note=reason
         )
 
     def mark_planned(self, proposal_id: int, deployment_name: str) -> DeploymentRow:
@@ -466,15 +541,21 @@ class Ledger:
             proposal_id,
             DeploymentState.PLANNED,
             {"deployment_name": deployment_name, "reason": None},
+            note=f"dry run: would deploy as {deployment_name}",
         )
 
-    def mark_creating(self, proposal_id: int, deployment_name: str) -> DeploymentRow:
-        """Commit the intent to create *before* calling Spheron; bumps ``attempts``.
+    def mark_creating(
+        self, proposal_id: int, deployment_name: str, *, in_flight_until: float
+    ) -> DeploymentRow:
+        """Commit the intent to create *immediately before* the request is sent; bumps
+        ``attempts``. ``in_flight_until`` is the Unix time by which that request has certainly
+        ended on the server.
 
         A retry of a ``CREATING`` row must keep its deployment name, because that name is how
-        the bot finds an instance that a crashed attempt may already have created.
+        the bot finds an instance that an earlier attempt may already have created.
         """
         _check_text("deployment_name", deployment_name)
+        _check_time("in_flight_until", in_flight_until)
         with self._write() as conn:
             current = self._current(conn, proposal_id)
             self._check_allowed("mark_creating", current, DeploymentState.CREATING)
@@ -490,51 +571,90 @@ class Ledger:
                 conn,
                 proposal_id,
                 DeploymentState.CREATING,
-                {"deployment_name": deployment_name, "reason": None},
+                {
+                    "deployment_name": deployment_name,
+                    "reason": None,
+                    "in_flight_until": in_flight_until,
+                },
                 bump_attempts=True,
+                note=f"create request {current.attempts + 1} sent as {deployment_name}",
             )
 
-    def mark_created(self, proposal_id: int, instance_id: str, deployment_id: str) -> DeploymentRow:
-        """Spheron accepted the create: store its instance id and deployment (order) id."""
+    def mark_not_sent(self, proposal_id: int, reason: str) -> DeploymentRow:
+        """The create request certainly never reached the target (e.g. connection refused): the
+        row stays CREATING with no in-flight window, so the next attempt need not wait."""
+        _check_text("reason", reason)
+        return self._transition(
+            "mark_not_sent",
+            proposal_id,
+            DeploymentState.CREATING,
+            {"in_flight_until": None},
+            note=f"create request not delivered: {reason}",
+        )
+
+    def mark_created(
+        self,
+        proposal_id: int,
+        instance_id: str,
+        deployment_id: str,
+        *,
+        at: float,
+        note: str | None = None,
+    ) -> DeploymentRow:
+        """The target accepted the create (or an earlier one was found and adopted) at Unix time
+        ``at``: store its instance id and deployment (order) id."""
         _check_text("instance_id", instance_id)
         _check_text("deployment_id", deployment_id)
+        _check_time("at", at)
         return self._transition(
             "mark_created",
             proposal_id,
             DeploymentState.CREATED,
-            {"instance_id": instance_id, "deployment_id": deployment_id},
+            {"instance_id": instance_id, "deployment_id": deployment_id, "created_at": at},
+            note=note or f"created instance {instance_id} (deployment {deployment_id})",
         )
 
-    def mark_status(
+    def mark_progress(
         self, proposal_id: int, deployment_status: str, urls: Sequence[str] | None = None
     ) -> DeploymentRow:
-        """Store Spheron's deployment status; ``Deployed`` ends in DEPLOYED, ``Failed`` and
-        ``Deprecated*`` in FAILED, anything else keeps the row CREATED.
+        """The deployment is still under way: store the target's status text (and URLs).
 
-        ``urls=None`` keeps the stored URLs; a sequence replaces them.
+        ``urls=None`` keeps the stored URLs; a sequence replaces them. Only a change of status
+        is written to the history.
         """
-        _check_text("deployment_status", deployment_status)
-        changes: dict[str, Any] = {"deployment_status": deployment_status}
-        if urls is not None:
-            if isinstance(urls, str) or not all(isinstance(url, str) for url in urls):
-                raise ValueError(f"urls must be a sequence of str, got {urls!r}")
-            changes["urls"] = json.dumps(list(urls))
-        if deployment_status == SPHERON_DEPLOYED_STATUS:
-            target = DeploymentState.DEPLOYED
-        elif deployment_status in SPHERON_FAILED_STATUSES:
-            target = DeploymentState.FAILED
-            changes["reason"] = f"Spheron deployment status is {deployment_status}"
-        else:
-            target = DeploymentState.CREATED
-        return self._transition("mark_status", proposal_id, target, changes)
-
-    def mark_failed(self, proposal_id: int, reason: str) -> DeploymentRow:
-        """Terminal failure (a 4xx from Spheron, a missing secret, ...). ``reason`` must not contain
-        secret values."""
-        _check_text("reason", reason)
-        return self._transition(
-            "mark_failed", proposal_id, DeploymentState.FAILED, {"reason": reason}
+        return self._status_update(
+            "mark_progress", proposal_id, DeploymentState.CREATED, deployment_status, urls
         )
+
+    def mark_deployed(
+        self, proposal_id: int, deployment_status: str, urls: Sequence[str] | None = None
+    ) -> DeploymentRow:
+        """The deployment succeeded: terminal, with the target's status text and URLs."""
+        return self._status_update(
+            "mark_deployed", proposal_id, DeploymentState.DEPLOYED, deployment_status, urls
+        )
+
+    def mark_failed(
+        self, proposal_id: int, reason: str, *, deployment_status: str | None = None
+    ) -> DeploymentRow:
+        """Terminal failure (a 4xx from the target, a missing secret, a failed or timed-out
+        deployment, ...). ``reason`` must not contain secret values."""
+        _check_text("reason", reason)
+        changes: dict[str, Any] = {"reason": reason}
+        if deployment_status is not None:
+            _check_text("deployment_status", deployment_status)
+            changes["deployment_status"] = deployment_status
+        return self._transition(
+            "mark_failed", proposal_id, DeploymentState.FAILED, changes, note=reason
+        )
+
+    def note(self, proposal_id: int, text: str) -> None:
+        """Append ``text`` to the row's history without changing the row (e.g. a closed
+        duplicate instance)."""
+        _check_text("text", text)
+        with self._write() as conn:
+            current = self._current(conn, proposal_id)
+            self._append_history(conn, proposal_id, current.state, text)
 
     # -- queries ---------------------------------------------------------------------------------
 
@@ -545,6 +665,20 @@ class Ledger:
                 f"SELECT {_COLUMNS} FROM deployments WHERE proposal_id = ?", (str(proposal_id),)
             ).fetchone()
         return None if row is None else _to_row(row)
+
+    def history(self, proposal_id: int) -> list[HistoryEntry]:
+        """The row's history, oldest first."""
+        _check_proposal_id(proposal_id)
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT proposal_id, at, state, note FROM history "
+                "WHERE proposal_id = ? ORDER BY id",
+                (str(proposal_id),),
+            ).fetchall()
+        return [
+            HistoryEntry(int(pid), at, DeploymentState(state), note)
+            for pid, at, state, note in rows
+        ]
 
     def unfinished(self) -> list[DeploymentRow]:
         """Rows the bot must resume (RECORDED, PLANNED, CREATING, CREATED), in chain order."""
@@ -604,7 +738,8 @@ class Ledger:
             if version > SCHEMA_VERSION:
                 raise LedgerSchemaError(
                     f"ledger {self.path} has schema version {version}, newer than this code's "
-                    f"{SCHEMA_VERSION}; upgrade spheron-dao-deploy"
+                    f"{SCHEMA_VERSION}; upgrade spheron-dao-deploy",
+                    version=version,
                 )
             for target in range(version, SCHEMA_VERSION):
                 for statement in _MIGRATIONS[target]:
@@ -661,11 +796,34 @@ class Ledger:
         proposal_id: int,
         target: DeploymentState,
         changes: dict[str, Any],
+        *,
+        note: str | None = None,
     ) -> DeploymentRow:
         with self._write() as conn:
             current = self._current(conn, proposal_id)
             self._check_allowed(method, current, target)
-            return self._update(conn, proposal_id, target, changes)
+            return self._update(conn, proposal_id, target, changes, note=note)
+
+    def _status_update(
+        self,
+        method: str,
+        proposal_id: int,
+        target: DeploymentState,
+        deployment_status: str,
+        urls: Sequence[str] | None,
+    ) -> DeploymentRow:
+        _check_text("deployment_status", deployment_status)
+        changes: dict[str, Any] = {"deployment_status": deployment_status}
+        if urls is not None:
+            if isinstance(urls, str) or not all(isinstance(url, str) for url in urls):
+                raise ValueError(f"urls must be a sequence of str, got {urls!r}")
+            changes["urls"] = json.dumps(list(urls))
+        with self._write() as conn:
+            current = self._current(conn, proposal_id)
+            self._check_allowed(method, current, target)
+            changed = current.deployment_status != deployment_status or current.state is not target
+            note = f"deployment status {deployment_status}" if changed else None
+            return self._update(conn, proposal_id, target, changes, note=note, history=changed)
 
     def _current(self, conn: sqlite3.Connection, proposal_id: int) -> DeploymentRow:
         _check_proposal_id(proposal_id)
@@ -694,6 +852,8 @@ class Ledger:
         changes: dict[str, Any],
         *,
         bump_attempts: bool = False,
+        note: str | None = None,
+        history: bool = True,
     ) -> DeploymentRow:
         # Column names come from this module only, never from callers.
         assignments = ["state = ?", "updated_at = ?", *(f"{column} = ?" for column in changes)]
@@ -703,7 +863,18 @@ class Ledger:
             f"UPDATE deployments SET {', '.join(assignments)} WHERE proposal_id = ?",
             [target.value, _utc_now(), *changes.values(), str(proposal_id)],
         )
+        if history:
+            self._append_history(conn, proposal_id, target, note)
         return self._current(conn, proposal_id)
+
+    @staticmethod
+    def _append_history(
+        conn: sqlite3.Connection, proposal_id: int, state: DeploymentState, note: str | None
+    ) -> None:
+        conn.execute(
+            "INSERT INTO history (proposal_id, at, state, note) VALUES (?, ?, ?, ?)",
+            (str(proposal_id), _utc_now(), state.value, note),
+        )
 
     def _report_known_event(self, conn: sqlite3.Connection, event: NewEvent) -> None:
         existing = conn.execute(
@@ -760,6 +931,8 @@ def _to_row(row: Sequence[Any]) -> DeploymentRow:
         attempts,
         first_seen_at,
         updated_at,
+        in_flight_until,
+        created_at,
     ) = row
     return DeploymentRow(
         proposal_id=int(proposal_id),
@@ -779,6 +952,8 @@ def _to_row(row: Sequence[Any]) -> DeploymentRow:
         attempts=attempts,
         first_seen_at=first_seen_at,
         updated_at=updated_at,
+        in_flight_until=in_flight_until,
+        created_at=created_at,
     )
 
 
@@ -798,6 +973,11 @@ def _check_proposal_id(proposal_id: int) -> None:
         or not 0 <= proposal_id <= _MAX_UINT256
     ):
         raise ValueError(f"proposal_id must be an int in the uint256 range, got {proposal_id!r}")
+
+
+def _check_time(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise ValueError(f"{name} must be a Unix time (a non-negative number), got {value!r}")
 
 
 def _check_text(name: str, value: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from services.etherscan import EtherscanClient, LogBatch, iter_deploy_logs
+from services.etherscan import EtherscanClient, LogBatch, iter_deploy_logs, within
 from services.events import DEPLOY_EVENT_TOPIC0, RawLog, checksum_address
 
 ProgressCallback = Callable[[int, int, int], None]
@@ -115,8 +115,8 @@ class RpcLogSource:
                     span = max(1, (high - low + 1) // 2)
                     continue
                 raise
-            logs = sorted((_raw_log(item) for item in answer), key=lambda log: log_position(log))
-            yield LogBatch(from_block=low, to_block=high, logs=logs)
+            logs = sorted(within([_raw_log(item) for item in answer], low, high), key=log_position)
+            yield LogBatch(from_block=low, to_block=high, logs=tuple(logs))
             if on_progress is not None:
                 on_progress(high, to_block, calls)
             low = high + 1

@@ -1,20 +1,30 @@
-"""Prometheus metrics and the liveness rule of the deploy bot.
+"""Prometheus metrics and the health rule of the deploy bot.
 
 Each ``BotMetrics`` owns its own ``CollectorRegistry`` (never the process-global one), so several
 bots or tests in one process do not collide. Label values are checked against fixed sets to keep
 the number of time series bounded.
+
+Health has one rule, documented in the README: the bot is *healthy* while its polls succeed and
+every outside service it currently needs answers; *degraded* while a service fails for less than
+``max_poll_age_s``; *unhealthy* (``/healthz`` answers 503) when no poll succeeded for longer than
+that, or when deployments are blocked because Spheron has been failing for longer than that while
+rows wait for it. Each outage is logged once when it starts and once when it ends.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from services.ledger import DeploymentState
+
+logger = logging.getLogger(__name__)
 
 # ``generate_latest`` writes the 0.0.4 text format; serve it under the matching content type.
 METRICS_CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
@@ -37,12 +47,20 @@ API_ERROR_KINDS = frozenset(
 )
 
 
-class BotMetrics:
-    """The bot's counters and gauges, plus the time of its last successful poll.
+@dataclass
+class Outage:
+    """A service failing since ``since`` (Unix time), with its latest error."""
 
-    Health rule: the bot is healthy while its last successful poll is at most ``max_poll_age_s``
-    old. Before the first success it is given the same grace period counted from ``started_at``,
-    so a freshly started bot is not reported dead before it had a chance to poll.
+    since: float
+    last_error: str
+    failures: int = 1
+
+
+class BotMetrics:
+    """The bot's counters and gauges, the time of its last successful poll, and outages.
+
+    Before the first successful poll the bot is given ``max_poll_age_s`` counted from
+    ``started_at``, so a freshly started bot is not reported dead before it had a chance to poll.
     """
 
     def __init__(self, *, started_at: float | None = None) -> None:
@@ -52,6 +70,9 @@ class BotMetrics:
         self._heights_lock = threading.Lock()
         self._checkpoint: int | None = None
         self._head: int | None = None
+        self._confirmed: int | None = None
+        self._outages: dict[str, Outage] = {}
+        self._blocked_rows = 0
 
         self._events_seen = Counter(
             "events_seen",
@@ -76,12 +97,28 @@ class BotMetrics:
         )
         self._head_block = Gauge(
             "head_block",
-            "Latest block the bot considers final (chain head minus confirmations).",
+            "Newest block the log source reports.",
+            registry=self.registry,
+        )
+        self._confirmed_block = Gauge(
+            "confirmed_block",
+            "Newest block the bot reads events up to (head_block minus confirmations).",
             registry=self.registry,
         )
         self._lag = Gauge(
             "checkpoint_lag_blocks",
-            "head_block minus checkpoint_block (0 when caught up).",
+            "confirmed_block minus checkpoint_block (0 when caught up).",
+            registry=self.registry,
+        )
+        self._duplicates_closed = Counter(
+            "duplicate_instances_closed",
+            "Instances found under a deployment's name beside the one kept, and closed.",
+            registry=self.registry,
+        )
+        self._service_up = Gauge(
+            "service_up",
+            "1 while the outside service answers, 0 during an outage.",
+            ["service"],
             registry=self.registry,
         )
         self._api_errors = Counter(
@@ -105,6 +142,7 @@ class BotMetrics:
             self._deployments.labels(state=state.value).set(0)
         for outcome in ("success", "error"):
             self._polls.labels(outcome=outcome)
+        self._lock = threading.Lock()
 
     # -- updates ---------------------------------------------------------------------------------
 
@@ -126,15 +164,60 @@ class BotMetrics:
             self._checkpoint_block.set(block)
             self._update_lag()
 
-    def set_head(self, block: int) -> None:
+    def set_head(self, block: int, confirmed: int | None = None) -> None:
+        """The source's head, and the confirmed block the bot reads up to (default: the head)."""
+        confirmed = block if confirmed is None else max(0, confirmed)
         with self._heights_lock:
             self._head = _non_negative("block", block)
+            self._confirmed = confirmed
             self._head_block.set(block)
+            self._confirmed_block.set(confirmed)
             self._update_lag()
 
+    def record_duplicate_closed(self) -> None:
+        self._duplicates_closed.inc()
+
+    def service_ok(self, service: str, *, at: float | None = None) -> None:
+        """The service answered: ends its outage (logged once, with how long it lasted)."""
+        _check_service(service)
+        self._service_up.labels(service=service).set(1)
+        with self._lock:
+            outage = self._outages.pop(service, None)
+        if outage is not None:
+            now = time.time() if at is None else at
+            logger.warning(
+                "%s reachable again after %.0f s (%d failed attempts)",
+                _SERVICE_NAMES[service],
+                now - outage.since,
+                outage.failures,
+            )
+
+    def service_failed(self, service: str, error: str, *, at: float | None = None) -> None:
+        """The service failed: starts (and logs once) or extends its outage."""
+        _check_service(service)
+        self._service_up.labels(service=service).set(0)
+        now = time.time() if at is None else at
+        with self._lock:
+            outage = self._outages.get(service)
+            if outage is None:
+                self._outages[service] = Outage(since=now, last_error=error)
+            else:
+                outage.last_error = error
+                outage.failures += 1
+        if outage is None:
+            logger.error(
+                "%s unreachable: %s; retrying on every poll (see /healthz)",
+                _SERVICE_NAMES[service],
+                error,
+            )
+
+    def set_blocked_rows(self, count: int) -> None:
+        """How many ledger rows wait for the deploy target right now."""
+        with self._lock:
+            self._blocked_rows = _non_negative("count", count)
+
     def record_api_error(self, service: str, kind: str) -> None:
-        if service not in API_SERVICES:
-            raise ValueError(f"unknown service {service!r}; expected one of {sorted(API_SERVICES)}")
+        _check_service(service)
         if kind not in API_ERROR_KINDS:
             raise ValueError(
                 f"unknown error kind {kind!r}; expected one of {sorted(API_ERROR_KINDS)}"
@@ -165,10 +248,44 @@ class BotMetrics:
     def head(self) -> int | None:
         return self._head
 
+    @property
+    def confirmed(self) -> int | None:
+        return self._confirmed
+
+    def outages(self, now: float) -> dict[str, dict[str, object]]:
+        """Each failing service: since when, for how long, how many failures, the last error."""
+        with self._lock:
+            return {
+                service: {
+                    "since": outage.since,
+                    "for_s": round(now - outage.since, 3),
+                    "failures": outage.failures,
+                    "last_error": outage.last_error,
+                }
+                for service, outage in self._outages.items()
+            }
+
+    def deployments_blocked(self, now: float, max_poll_age_s: float) -> bool:
+        """Rows wait for the deploy target, and it has failed for longer than the grace."""
+        with self._lock:
+            outage = self._outages.get("spheron")
+            return (
+                self._blocked_rows > 0
+                and outage is not None
+                and now - outage.since > max_poll_age_s
+            )
+
     def unhealthy_reason(self, now: float, max_poll_age_s: float) -> str | None:
-        """Why the bot is unhealthy at ``now``, or ``None`` when it is healthy."""
+        """Why the bot is unhealthy at ``now``, or ``None`` when it is healthy (or degraded)."""
         if max_poll_age_s <= 0:
             raise ValueError(f"max_poll_age_s must be > 0, got {max_poll_age_s}")
+        if self.deployments_blocked(now, max_poll_age_s):
+            with self._lock:
+                waiting, outage = self._blocked_rows, self._outages["spheron"]
+            return (
+                f"deployments blocked: {waiting} waiting while Spheron has failed for "
+                f"{now - outage.since:.0f}s ({outage.last_error})"
+            )
         last = self._last_success
         if last is None:
             waited = now - self.started_at
@@ -188,8 +305,16 @@ class BotMetrics:
         return generate_latest(self.registry)
 
     def _update_lag(self) -> None:
-        if self._checkpoint is not None and self._head is not None:
-            self._lag.set(max(0, self._head - self._checkpoint))
+        if self._checkpoint is not None and self._confirmed is not None:
+            self._lag.set(max(0, self._confirmed - self._checkpoint))
+
+
+_SERVICE_NAMES = {"etherscan": "Etherscan API", "rpc": "JSON-RPC node", "spheron": "Spheron API"}
+
+
+def _check_service(service: str) -> None:
+    if service not in API_SERVICES:
+        raise ValueError(f"unknown service {service!r}; expected one of {sorted(API_SERVICES)}")
 
 
 def _non_negative(name: str, value: int) -> int:

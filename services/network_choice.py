@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-LOCAL_NETWORKS = frozenset({"local"})
-
 
 @dataclass(frozen=True)
 class NetworkChoice:
@@ -29,7 +27,18 @@ class NetworkChoice:
 
     @property
     def is_local(self) -> bool:
-        return self.network in LOCAL_NETWORKS
+        """A development network: `local`, any fork (`sepolia-fork`, `mainnet-fork`, ...) or any
+        other network Ape marks as one. Its logs are read from its own node, never from a public
+        explorer, which would serve another chain's logs."""
+        from ape import networks
+        from ape.exceptions import NetworkError
+
+        if self.network == "local" or self.network.endswith("-fork"):
+            return True
+        try:
+            return bool(networks.get_ecosystem(self.ecosystem).get_network(self.network).is_dev)
+        except NetworkError:  # an unknown network: Ape says so when it connects
+            return False
 
     def chain_id(self) -> int:
         """The chain id Ape knows for a public network, without connecting."""

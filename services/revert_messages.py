@@ -8,7 +8,6 @@
 - :func:`explain` turns a :class:`DecodedRevert` or an exception Ape raises (decoded custom errors,
   reverts, insufficient funds, wrong passphrase, unknown network, unreachable node) into such a
   line, or returns ``None`` for anything it does not recognise.
-- :func:`redact` removes secret values (API keys, passphrases) from a text before it is printed.
 
 Ape is imported lazily, inside :func:`explain`, so the formatting helpers stay cheap to import.
 """
@@ -488,30 +487,3 @@ def _reason(text: str) -> str:
         if hint in text:
             return hint[:1].lower() + hint[1:]
     return _first_line(text)
-
-
-# ---------------------------------------------------------------------------------------------
-# Secrets
-# ---------------------------------------------------------------------------------------------
-
-_SECRET_NAME_RE = re.compile(r"(KEY|SECRET|TOKEN|PASSPHRASE|PASSWORD|MNEMONIC|PROJECT_ID)", re.I)
-_INFURA_KEY_RE = re.compile(r"(infura\.io/v3/)[0-9A-Za-z]+")
-_MIN_SECRET_CHARS = 6
-
-
-def redact(text: str, environ: Mapping[str, str]) -> str:
-    """``text`` with the value of every secret-looking environment variable replaced by ``***``
-    (names containing KEY, SECRET, TOKEN, PASSPHRASE, PASSWORD, MNEMONIC or PROJECT_ID), and the
-    key in Infura URLs masked too."""
-    secrets = sorted(
-        (
-            value
-            for name, value in environ.items()
-            if _SECRET_NAME_RE.search(name) and len(value) >= _MIN_SECRET_CHARS
-        ),
-        key=len,
-        reverse=True,
-    )
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return _INFURA_KEY_RE.sub(r"\1***", text)

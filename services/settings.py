@@ -1,24 +1,26 @@
 """The deploy bot's settings: one object, read from the environment (and `.env`) at start.
 
 Every variable is documented in `.env.example`. A missing or invalid setting stops the bot before it
-does anything, with one line naming the variable (`SettingsError`). Secrets are `SecretStr`, so
-they never show in a repr, a log line or an error message.
+does anything, with one line naming the variable (`SettingsError`, exit code 78). An empty variable
+counts as unset, so `DEPLOYBOT_DB=` in an env file never overrides a default. Secrets are
+`SecretStr`, so they never show in a repr, a log line or an error message.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.deployer import DEFAULT_INFLIGHT_MARGIN_S
 from services.etherscan import MAX_PAGE_SIZE
+from services.redaction import environment_secrets
 from services.spheron import DEFAULT_BASE_URL as DEFAULT_SPHERON_API_URL
+from services.spheron import DEFAULT_TIMEOUT_S as DEFAULT_SPHERON_TIMEOUT_S
 
 DEFAULT_ETHERSCAN_API_URL = "https://api.etherscan.io/v2/api"
-
-LogSourceName = Literal["etherscan", "rpc"]
 
 
 class SettingsError(ValueError):
@@ -59,6 +61,18 @@ class BotSettings(BaseSettings):
     )
     """Spheron Compute API base URL (the hosted service was discontinued in 2025)."""
 
+    spheron_timeout_s: float = Field(
+        DEFAULT_SPHERON_TIMEOUT_S, gt=0, le=600, validation_alias="SPHERON_TIMEOUT"
+    )
+    """Seconds the client waits for Spheron (to connect, and for each read) before giving up."""
+
+    deploybot_inflight_margin_s: float = Field(
+        DEFAULT_INFLIGHT_MARGIN_S, ge=0, le=3600, validation_alias="DEPLOYBOT_INFLIGHT_MARGIN"
+    )
+    """Seconds after the client gave up on a create during which Spheron is assumed to possibly
+    still complete it; a create that may be in flight is looked up only after
+    `SPHERON_TIMEOUT` + this margin."""
+
     deploybot_db: Path | None = Field(None, validation_alias="DEPLOYBOT_DB")
     """SQLite ledger path; default `~/.spheron-dao-deploy/ledger-<chain id>-<dao>.sqlite3`."""
 
@@ -68,7 +82,11 @@ class BotSettings(BaseSettings):
     deploybot_deploy_timeout_s: float = Field(
         900.0, gt=0, validation_alias="DEPLOYBOT_DEPLOY_TIMEOUT"
     )
-    """Seconds to follow a deployment before recording it as failed (timed out)."""
+    """Seconds to follow a deployment before recording it as failed (timed out), counted from
+    the time Spheron accepted it (stored in the ledger, so restarts do not reset it)."""
+
+    deploybot_status_host: str = Field("127.0.0.1", validation_alias="DEPLOYBOT_STATUS_HOST")
+    """Address the status server binds (`--status-host`); 0.0.0.0 to serve other hosts."""
 
     @field_validator("deploybot_policy")
     @classmethod
@@ -81,6 +99,11 @@ class BotSettings(BaseSettings):
         """Every secret this object holds, for log redaction."""
         secrets = (self.etherscan_api_key, self.spheron_access_token)
         return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+
+    def redaction_secrets(self, environ: Mapping[str, str]) -> list[str]:
+        """What the bot's logs must never show: its own secrets and every secret-looking variable
+        of its environment (the Infura key, `DAO_SECRET_*` values, ...)."""
+        return [*self.secret_values(), *environment_secrets(environ)]
 
 
 def load_settings() -> BotSettings:

@@ -47,7 +47,12 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 # ---------------------------------------------------------------------------------------------
 
 MAX_SPEC_BYTES = 8192
-"""Default cap on a spec's size in bytes (input text and canonical form)."""
+"""Default cap on a spec's size in bytes (input text and canonical form) where no DAO says
+otherwise; a DAO's own cap is its ``maxSpecBytes()``."""
+
+MAX_DAO_SPEC_BYTES = 65_536
+"""The largest ``maxSpecBytes`` a DAO can be deployed with (the contract refuses more). The bot
+parses every executed spec with this cap: the DAO already enforced its own, smaller or not."""
 
 SIZE_CHOICES: tuple[float, ...] = (0.5, 1, 2, 4, 8, 16, 32)
 """Allowed ``customSpecs.cpu`` (cores) and ``customSpecs.memory`` (GiB) values (Spheron SDK)."""

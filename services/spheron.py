@@ -4,38 +4,54 @@ The API is the one behind the deprecated `@spheron/compute` SDK (see the referen
 URL therefore comes from configuration, and tests and demos point it at
 `services.emulators.spheron`, a local emulator of that API.
 
-Retry policy: 5xx answers, connection errors and timeouts are retried with bounded exponential
-back-off and jitter; 4xx answers never are. A create is not idempotent on the server, so it is only
-retried when the caller can first check whether the failed attempt went through anyway.
+Retry policy: reads (and closes, which are idempotent) are retried on 5xx answers, connection
+errors and timeouts with bounded exponential back-off and jitter; 4xx answers never are. A create
+is not idempotent on the server, so it is sent once: the deployer decides, from its ledger, when a
+failed create may be tried again (see `services.deployer`). Back-off waits end at once when the
+bot is asked to stop.
+
+Listings are paged with `skip`/`limit`. A server that ignores paging must not make the bot loop or
+miss an instance: paging stops when a page brings nothing new, and a listing that cannot be
+completed (a full page repeated, or more than `MAX_LISTED_ITEMS`) is an error, not a short list.
 """
 
 from __future__ import annotations
 
 import random
-import time
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import requests
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
 from services.deploy_target import (
     CreatedDeployment,
     DeploymentStatus,
     DeployTargetError,
     ExistingDeployment,
+    Outcome,
     TargetAuthError,
     TargetRejectedError,
     TargetUnavailableError,
 )
+from services.pause import pause
 
 if TYPE_CHECKING:
     from services.spec import InstanceSpec
 
 DEFAULT_BASE_URL = "https://api-v2.spheron.network"
+#: Seconds the client keeps one request open by default (connect, and each read).
+DEFAULT_TIMEOUT_S = 30.0
 #: Upper bound of one back-off sleep, whatever the attempt number.
 MAX_BACKOFF_S = 30.0
+#: A listing longer than this is treated as a misbehaving server, not paged further.
+MAX_LISTED_ITEMS = 10_000
+#: Deployment (order) statuses and what they mean (see the reference notes).
+DEPLOYED_STATUS = "Deployed"
+FAILED_STATUSES = frozenset({"Failed", "Deprecated", "Deprecated-Provider"})
+CLOSED_STATE = "Closed"
 #: Persistent storage class names on the wire.
 STORAGE_CLASSES = {"HDD": "beta1", "SSD": "beta2", "NVMe": "beta3"}
 
@@ -51,7 +67,8 @@ JsonDict = dict[str, Any]
 class SpheronClient:
     """One method per call of the Spheron Compute API; answers are returned as decoded JSON.
 
-    `max_retries` is the number of retries after the first attempt of a retryable request.
+    `max_retries` is the number of retries after the first attempt of a retryable request;
+    `stop`, when set, ends every back-off wait at once (`services.pause.StopRequested`).
     """
 
     def __init__(
@@ -59,10 +76,11 @@ class SpheronClient:
         base_url: str,
         token: str,
         *,
-        timeout_s: float = 10,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
         max_retries: int = 4,
         backoff_s: float = 0.5,
         session: requests.Session | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         if not token:
             raise ValueError("Spheron API token is empty")
@@ -70,7 +88,8 @@ class SpheronClient:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
         self._base_url = base_url.rstrip("/")
         self._token = token
-        self._timeout_s = timeout_s
+        self.timeout_s = timeout_s
+        self._stop = stop
         self._max_retries = max_retries
         self._backoff_s = backoff_s
         self._owns_session = session is None
@@ -106,27 +125,12 @@ class SpheronClient:
             self._organization_id = str(organizations[0]["id"])
         return self._organization_id
 
-    def create_instance(
-        self,
-        body: Mapping[str, Any],
-        *,
-        already_created: Callable[[], JsonDict | None] | None = None,
-    ) -> JsonDict:
-        """POST a create body.
+    def create_instance(self, body: Mapping[str, Any]) -> JsonDict:
+        """POST a create body, once (a create is not idempotent on the server).
 
         Returns `{clusterId, clusterInstanceId, clusterInstanceOrderId, topic}`.
-
-        A create that failed in transit may still have reached the server, so it is retried only
-        when `already_created` is given: before each retry it is asked for the result of an
-        earlier attempt that went through, and a non-None answer is returned instead of retrying.
         """
-        return self._call(
-            "POST",
-            "/v1/cluster-instance/create",
-            body=dict(body),
-            retry=already_created is not None,
-            before_retry=already_created,
-        )
+        return self._call("POST", "/v1/cluster-instance/create", body=dict(body), retry=False)
 
     def get_instance(self, instance_id: str) -> JsonDict:
         """The `instance` object (`_id, state, name, orders, cluster, activeOrder, ...`)."""
@@ -137,6 +141,7 @@ class SpheronClient:
         return self._call("GET", f"/v1/cluster-instance/order/{order_id}")
 
     def close_instance(self, instance_id: str) -> JsonDict:
+        """Close the instance (retried: closing is idempotent in effect; a repeat answers 400)."""
         return self._call("POST", f"/v1/cluster-instance/{instance_id}/close")
 
     def list_clusters(self, organization_id: str, *, skip: int, limit: int) -> list[JsonDict]:
@@ -163,27 +168,28 @@ class SpheronClient:
 
     def iter_clusters(self, organization_id: str, *, page_size: int = 50) -> Iterator[JsonDict]:
         yield from _pages(
-            lambda skip: self.list_clusters(organization_id, skip=skip, limit=page_size)
+            lambda skip: self.list_clusters(organization_id, skip=skip, limit=page_size),
+            page_size,
+            "clusters",
         )
 
     def iter_cluster_instances(self, cluster_id: str, *, page_size: int = 50) -> Iterator[JsonDict]:
         yield from _pages(
-            lambda skip: self.cluster_instances(cluster_id, skip=skip, limit=page_size)
+            lambda skip: self.cluster_instances(cluster_id, skip=skip, limit=page_size),
+            page_size,
+            f"instances of cluster {cluster_id}",
         )
 
     def iter_machine_images(
         self, *, page_size: int = 10, search: str | None = None
     ) -> Iterator[JsonDict]:
         """Every machine image, page by page (the SDK looked only at the first page of 10)."""
-        skip = 0
-        while True:
+
+        def fetch(skip: int) -> list[JsonDict]:
             answer = self.machine_images(skip=skip, limit=page_size, search=search)
-            page = list(answer.get("akashMachineImages") or [])
-            yield from page
-            skip += len(page)
-            total = answer.get("totalCount")
-            if not page or (isinstance(total, int) and skip >= total):
-                return
+            return list(answer.get("akashMachineImages") or [])
+
+        yield from _pages(fetch, page_size, "machine images")
 
     def machine_image_name(self, machine_image_id: str) -> str:
         """The name of the machine image with this id, searched across all pages."""
@@ -207,7 +213,6 @@ class SpheronClient:
         params: Mapping[str, Any] | None = None,
         body: JsonDict | None = None,
         retry: bool = True,
-        before_retry: Callable[[], JsonDict | None] | None = None,
     ) -> JsonDict:
         attempts = 1 + (self._max_retries if retry else 0)
         headers = {
@@ -216,13 +221,10 @@ class SpheronClient:
             "Accept": "application/json",
         }
         last_problem = ""
+        delivered = False
         for attempt in range(attempts):
             if attempt:
-                time.sleep(self._backoff_delay(attempt))
-                if before_retry is not None:
-                    earlier = before_retry()
-                    if earlier is not None:
-                        return earlier
+                pause(self._backoff_delay(attempt), self._stop)
             try:
                 response = self._session.request(
                     method,
@@ -230,20 +232,23 @@ class SpheronClient:
                     params=params,
                     json=body,
                     headers=headers,
-                    timeout=self._timeout_s,
+                    timeout=self.timeout_s,
                 )
             except _TRANSIENT_ERRORS as exc:
                 last_problem = f"{type(exc).__name__}: {exc}"
+                delivered = delivered or not _never_delivered(exc)
                 continue
             if response.status_code >= 500:
                 last_problem = f"HTTP {response.status_code}: {_server_message(response)}"
+                delivered = True
                 continue
             return self._decode(response, method, path)
         raise TargetUnavailableError(
             self._scrub(
                 f"Spheron API {method} {path} failed after {attempts} attempt(s); "
                 f"last problem: {last_problem}"
-            )
+            ),
+            delivered=delivered,
         )
 
     def _decode(self, response: requests.Response, method: str, path: str) -> JsonDict:
@@ -281,14 +286,46 @@ class SpheronClient:
         return text.replace(self._token, "***")
 
 
-def _pages(fetch: Callable[[int], list[JsonDict]]) -> Iterator[JsonDict]:
-    """Yield items from `fetch(skip)` until a page comes back empty.
+def _never_delivered(exc: Exception) -> bool:
+    """Whether a failed request certainly never reached the server (no connection was made)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
 
-    A short page does not end the listing: the server may cap `limit` below what was asked.
+
+def _pages(fetch: Callable[[int], list[JsonDict]], page_size: int, what: str) -> Iterator[JsonDict]:
+    """Yield every item of a `skip`/`limit` listing, each once.
+
+    A short page does not end the listing (the server may cap `limit` below what was asked); an
+    empty page, or one that brings nothing new, does. A repeated *full* page means the server
+    ignores `skip` while honouring `limit`: the rest of the list cannot be reached, so that is an
+    error rather than a silently short listing. So is a list longer than `MAX_LISTED_ITEMS`.
+    Items are told apart by `_id` (or their whole content when they have none).
     """
+    seen: set[str] = set()
     skip = 0
     while page := fetch(skip):
-        yield from page
+        new = []
+        for item in page:
+            key = str(item.get("_id")) if isinstance(item, dict) and "_id" in item else repr(item)
+            if key not in seen:
+                seen.add(key)
+                new.append(item)
+        if not new:
+            if len(page) == page_size:
+                raise TargetUnavailableError(
+                    f"Spheron API repeats the same page of {what} whatever the skip; "
+                    "cannot list them completely"
+                )
+            return
+        if len(seen) > MAX_LISTED_ITEMS:
+            raise TargetUnavailableError(
+                f"Spheron API lists more than {MAX_LISTED_ITEMS} {what}; not paging further"
+            )
+        yield from new
         skip += len(page)
 
 
@@ -390,6 +427,14 @@ def _id_of(value: Any) -> str | None:
     return str(value) if value else None
 
 
+def _outcome(status: str) -> Outcome:
+    if status == DEPLOYED_STATUS:
+        return Outcome.SUCCEEDED
+    if status in FAILED_STATUSES:
+        return Outcome.FAILED
+    return Outcome.PENDING
+
+
 class SpheronTarget:
     """`DeployTarget` on the Spheron Compute API."""
 
@@ -400,41 +445,46 @@ class SpheronTarget:
     def __repr__(self) -> str:
         return f"SpheronTarget({self._client!r})"
 
-    def find_deployment(
-        self, name: str, *, cluster_name: str | None = None
-    ) -> ExistingDeployment | None:
-        """The instance called `name` in the cluster `cluster_name` (or in any cluster).
+    @property
+    def request_timeout_s(self) -> float:
+        return self._client.timeout_s
+
+    def find(self, name: str, *, cluster_name: str | None = None) -> list[ExistingDeployment]:
+        """Every instance called `name` in the cluster `cluster_name` (or in any cluster).
 
         Spheron files an instance under the cluster named by its spec's `clusterName`, so giving
-        it keeps the lookup to one cluster's instances. Should several instances carry the name,
-        one that is not Closed is preferred.
+        it keeps the lookup to one cluster's instances.
         """
-        found: ExistingDeployment | None = None
+        found: list[ExistingDeployment] = []
         organization_id = self._client.organization_id()
         for cluster in self._client.iter_clusters(organization_id, page_size=self._page_size):
             if cluster_name is not None and cluster.get("name") != cluster_name:
                 continue
             cluster_id = str(cluster["_id"])
             instances = self._client.iter_cluster_instances(cluster_id, page_size=self._page_size)
-            for instance in instances:
-                if instance.get("name") != name:
-                    continue
-                candidate = ExistingDeployment(
+            found += [
+                ExistingDeployment(
                     instance_id=str(instance["_id"]),
                     deployment_id=_id_of(instance.get("activeOrder")),
                     cluster_id=cluster_id,
                     name=name,
-                    state=str(instance.get("state", "")),
+                    closed=instance.get("state") == CLOSED_STATE,
+                    created_at=str(instance.get("createdAt") or ""),
                 )
-                if candidate.state != "Closed":
-                    return candidate
-                found = found or candidate
+                for instance in instances
+                if instance.get("name") == name
+            ]
         return found
 
     def create(
-        self, spec: InstanceSpec, *, name: str, secret_values: Mapping[str, str]
+        self,
+        spec: InstanceSpec,
+        *,
+        name: str,
+        secret_values: Mapping[str, str],
+        on_sending: Callable[[], None],
     ) -> CreatedDeployment:
-        """Create the instance; a failed attempt is retried only if no instance `name` appeared."""
+        """Resolve what the body needs (organisation, machine image name), then send one create."""
         image_id = spec.configuration.machineImageId
         body = build_create_body(
             spec,
@@ -444,31 +494,20 @@ class SpheronTarget:
             machine_image_name=self._client.machine_image_name(image_id) if image_id else "",
             instance_name=name,
         )
-        answer = self._client.create_instance(
-            body, already_created=lambda: self._created_answer(name, spec.clusterName)
-        )
-        return CreatedDeployment(
-            instance_id=str(answer["clusterInstanceId"]),
-            deployment_id=str(answer["clusterInstanceOrderId"]),
-            cluster_id=str(answer["clusterId"]),
-        )
-
-    def _created_answer(self, name: str, cluster_name: str) -> JsonDict | None:
-        """A create answer rebuilt from an instance an earlier attempt created, if any."""
-        existing = self.find_deployment(name, cluster_name=cluster_name)
-        if existing is None or existing.state == "Closed":
-            return None
-        if existing.deployment_id is None:
-            raise DeployTargetError(
-                f"Instance {existing.instance_id} named {name!r} exists but has no active order"
+        on_sending()
+        answer = self._client.create_instance(body)
+        try:
+            return CreatedDeployment(
+                instance_id=str(answer["clusterInstanceId"]),
+                deployment_id=str(answer["clusterInstanceOrderId"]),
+                cluster_id=str(answer["clusterId"]),
             )
-        return {
-            "clusterId": existing.cluster_id,
-            "clusterInstanceId": existing.instance_id,
-            "clusterInstanceOrderId": existing.deployment_id,
-        }
+        except KeyError as missing:
+            raise TargetUnavailableError(
+                f"Spheron API answered the create without {missing}; the instance may exist"
+            ) from None
 
-    def deployment_status(self, deployment_id: str) -> DeploymentStatus:
+    def status(self, deployment_id: str) -> DeploymentStatus:
         order = self._client.get_order(deployment_id).get("order") or {}
         provider_host = (order.get("protocolData") or {}).get("providerHost") or None
         urls: list[str] = []
@@ -481,32 +520,21 @@ class SpheronTarget:
                 url = f"{provider_host}:{port['exposedPort']}"
                 if url not in urls:
                     urls.append(url)
+        status = str(order.get("status", ""))
         return DeploymentStatus(
             deployment_id=deployment_id,
-            status=str(order.get("status", "")),
-            provider_host=provider_host,
+            status=status,
+            outcome=_outcome(status),
             connection_urls=urls,
         )
 
-    def wait_until_settled(
-        self, deployment_id: str, *, timeout_s: float, poll_s: float
-    ) -> DeploymentStatus:
-        """Poll every `poll_s` until settled or `timeout_s` passed.
-
-        A `TargetUnavailableError` (raised once the client's own retries are spent) propagates.
-        """
-        deadline = time.monotonic() + timeout_s
-        while True:
-            status = self.deployment_status(deployment_id)
-            if status.settled:
-                return status
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return replace(status, timed_out=True)
-            time.sleep(min(poll_s, remaining))
-
     def close(self, instance_id: str) -> None:
         """Close the instance; closing one that is already Closed does nothing."""
-        if self._client.get_instance(instance_id).get("state") == "Closed":
+        if self._client.get_instance(instance_id).get("state") == CLOSED_STATE:
             return
-        self._client.close_instance(instance_id)
+        try:
+            self._client.close_instance(instance_id)
+        except TargetRejectedError:
+            # A retried close whose first answer was lost is refused as "already closed".
+            if self._client.get_instance(instance_id).get("state") != CLOSED_STATE:
+                raise

@@ -77,18 +77,25 @@ class StatusServer(BackgroundHTTPServer):
     # -- responses (called from handler threads) ---------------------------------------------
 
     def health(self, ledger: Ledger) -> tuple[HTTPStatus, dict[str, Any]]:
+        """200 ``ok`` or ``degraded`` (an outside service fails, not for long yet), or 503
+        ``unhealthy`` with the reason (see `services.metrics` for the rule)."""
         now = self._clock()
         reason = self.metrics.unhealthy_reason(now, self.max_poll_age_s)
         last = self.metrics.last_successful_poll
+        outages = self.metrics.outages(now)
+        status = "unhealthy" if reason is not None else "degraded" if outages else "ok"
         body: dict[str, Any] = {
-            "status": "ok" if reason is None else "unhealthy",
+            "status": status,
             "chain_id": ledger.chain_id,
             "dao_address": ledger.dao_address,
             "checkpoint_block": ledger.checkpoint(),
             "head_block": self.metrics.head,
+            "confirmed_block": self.metrics.confirmed,
             "last_successful_poll": last,
             "last_successful_poll_age_s": None if last is None else round(now - last, 3),
             "max_poll_age_s": self.max_poll_age_s,
+            "outages": outages,
+            "deployments_blocked": self.metrics.deployments_blocked(now, self.max_poll_age_s),
         }
         if reason is None:
             return HTTPStatus.OK, body

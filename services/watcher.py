@@ -2,14 +2,19 @@
 
 One poll:
 1. ask the log source for its head; the confirmed head is `head - confirmations`;
-2. read every DeployEvent log from the block after the checkpoint (or the start block) up to the
-   confirmed head, batch by batch; each batch's events and the checkpoint at its last block are
-   committed together, so the checkpoint never passes an unrecorded event;
+2. read every DeployEvent log from `reread_blocks` below the checkpoint's next block (or from the
+   start block) up to the confirmed head, batch by batch; each batch's events and the checkpoint at
+   its last block are committed together, and events already recorded are ignored;
 3. let the deployer advance every unfinished ledger row (validate, create, follow).
 
 Events in blocks younger than `confirmations` are never read, so a reorg that drops them (the usual
-one-block reorg on Ethereum) never deploys them. Transient failures of either outside service end
-the poll and are retried on the next; fatal ones (`FatalBotError`) stop the bot.
+one-block reorg on Ethereum) never deploys them. The trailing re-read covers a log index that lags
+the head it reports (Etherscan's can): an event indexed up to `reread_blocks` blocks late is still
+found, although the checkpoint had passed its block.
+
+Outages of either outside service end the poll; the next poll retries (each outage is logged once
+and shown by `/healthz`). Fatal errors (`FatalBotError`: refused credentials, a wrong endpoint)
+stop the bot. A stop request ends every wait at once.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from services.events import DeployEventRecord, EventDecodeError, decode_deploy_e
 from services.ledger import Ledger, NewEvent
 from services.log_source import LogSource, LogSourceUnavailable
 from services.metrics import BotMetrics
+from services.pause import StopRequested
 from services.spec import spec_hash
 
 logger = logging.getLogger(__name__)
@@ -43,7 +49,8 @@ PROGRESS_EVERY_S = 2.0
 
 
 class FatalBotError(RuntimeError):
-    """Retrying cannot help (bad credentials, dead endpoint): the bot stops with this message."""
+    """Retrying cannot help (refused credentials, a wrong endpoint): the bot stops with this
+    message and the configuration exit code."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +59,8 @@ class WatchOptions:
     poll_interval_s: float
     start_block: int
     once: bool = False
-    #: Longest wait for the deployments of a `--once` run to settle before exiting.
-    settle_timeout_s: float = 900.0
+    #: Blocks below the checkpoint read again on every poll (for a log index that lags its head).
+    reread_blocks: int = 0
 
 
 class Watcher:
@@ -76,9 +83,14 @@ class Watcher:
         self._stop = stop
 
     def run(self) -> int:
-        """Poll until stopped; returns the process exit code (0, or 1 if a `--once` poll failed)."""
-        if self._options.once:
-            return self._run_once()
+        """Poll until stopped; the exit code: 0, or 1 if a `--once` run could not finish."""
+        try:
+            return self._run_once() if self._options.once else self._run_forever()
+        except StopRequested:
+            logger.info("stopped")
+            return 0
+
+    def _run_forever(self) -> int:
         while not self._stop.is_set():
             wait = self._options.poll_interval_s
             try:
@@ -87,31 +99,34 @@ class Watcher:
                 wait = max(wait, error.retry_after_s or wait)
                 logger.warning("Etherscan daily limit reached; next poll in %.0f s", wait)
             except _TRANSIENT as error:
-                logger.warning("poll failed, retrying in %.1f s: %s", wait, _one_line(error))
+                logger.debug("poll failed, retrying in %.1f s: %s", wait, _one_line(error))
             self._stop.wait(wait)
         logger.info("stopped")
         return 0
 
     def _run_once(self) -> int:
+        """Catch up, then follow what was started until it settles; 1 if an outside service
+        failed on the way (the next run resumes from the ledger)."""
         try:
-            self.poll()
-            deadline = time.monotonic() + self._options.settle_timeout_s
-            while (
-                self._deployer.has_pending_followups()
-                and time.monotonic() < deadline
-                and not self._stop.wait(min(1.0, self._options.poll_interval_s))
-            ):
-                self._deployer.advance(self._stop.is_set)
+            reached = self.poll()
+            while reached and self._deployer.has_pending_followups():
+                if self._stop.wait(self._options.poll_interval_s):
+                    return 0
+                reached = self._deployer.advance(self._stop.is_set)
         except _TRANSIENT as error:
-            logger.error("poll failed: %s", _one_line(error))
+            logger.error("--once: poll failed: %s", _one_line(error))
+            return 1
+        if not reached:
+            logger.error("--once: Spheron could not be reached; the next run resumes")
             return 1
         return 0
 
-    def poll(self) -> None:
-        """One poll: record confirmed events up to the head, then advance deployments."""
+    def poll(self) -> bool:
+        """One poll: record confirmed events, then advance deployments. Returns whether the
+        deploy target was reachable for every row that needed it."""
         try:
             self._record_confirmed_events()
-            self._deployer.advance(self._stop.is_set)
+            reached = self._deployer.advance(self._stop.is_set)
         except EtherscanFatalError as error:
             self._metrics.record_api_error("etherscan", "fatal")
             raise FatalBotError(str(error)) from None
@@ -123,31 +138,43 @@ class Watcher:
             self._count_error(error)
             raise
         self._metrics.record_poll(success=True)
+        return reached
 
     def _record_confirmed_events(self) -> None:
-        head = self._source.head()
-        self._metrics.set_head(head)
+        try:
+            head = self._source.head()
+        except _TRANSIENT as error:
+            self._metrics.service_failed(self._source.name, _one_line(error))
+            raise
         confirmed = head - self._options.confirmations
+        self._metrics.set_head(head, confirmed)
         checkpoint = self._ledger.checkpoint()
         start = self._options.start_block if checkpoint is None else checkpoint + 1
+        start = max(self._options.start_block, min(start, confirmed - self._options.reread_blocks))
         if start > confirmed:
+            self._metrics.service_ok(self._source.name)
             return
         progress = _Progress(start, confirmed)
-        for batch in self._source.batches(start, confirmed, progress.report):
-            events = list(self._decode(batch))
-            new = self._ledger.record_batch(events, batch.to_block)
-            self._metrics.set_checkpoint(batch.to_block)
-            if new:
-                self._metrics.record_events_seen(len(new))
-                logger.info(
-                    "recorded DeployEvent for proposal%s %s (blocks %d-%d)",
-                    "s" if len(new) > 1 else "",
-                    ", ".join(str(pid) for pid in new),
-                    batch.from_block,
-                    batch.to_block,
-                )
-            if self._stop.is_set():
-                return
+        try:
+            for batch in self._source.batches(start, confirmed, progress.report):
+                events = list(self._decode(batch))
+                new = self._ledger.record_batch(events, batch.to_block)
+                self._metrics.set_checkpoint(max(batch.to_block, checkpoint or 0))
+                if new:
+                    self._metrics.record_events_seen(len(new))
+                    logger.info(
+                        "recorded DeployEvent for proposal%s %s (blocks %d-%d)",
+                        "s" if len(new) > 1 else "",
+                        ", ".join(str(pid) for pid in new),
+                        batch.from_block,
+                        batch.to_block,
+                    )
+                if self._stop.is_set():
+                    raise StopRequested
+        except _TRANSIENT as error:
+            self._metrics.service_failed(self._source.name, _one_line(error))
+            raise
+        self._metrics.service_ok(self._source.name)
         progress.done()
 
     def _decode(self, batch: LogBatch) -> Iterable[NewEvent]:

@@ -97,6 +97,14 @@ class WatcherProcess:
             self.kill()
             return process.returncode
 
+    def signal_twice(self) -> None:
+        """SIGTERM, then SIGTERM again at once: the second must end the process immediately."""
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            time.sleep(0.2)
+            process.send_signal(signal.SIGTERM)
+
     def kill(self) -> None:
         """SIGKILL the process group at once (what a crash or `kill -9` does)."""
         process = self._process

@@ -5,6 +5,8 @@ import re
 import shlex
 from pathlib import Path
 
+from services import exit_codes
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
@@ -61,9 +63,48 @@ def test_entrypoint_is_the_watcher_script():
 
 
 def test_settings_are_not_baked_into_the_image():
+    """Neither secrets nor defaults go in ENV: `docker run --env-file .env` with an empty
+    `NAME=` line would override an image default (it did, for the ledger path)."""
     env = " ".join(instructions("ENV"))
-    for secret in ("ETHERSCAN_API_KEY", "SPHERON_ACCESS_TOKEN", "DAO_SECRET_"):
-        assert secret not in env
+    for setting in ("ETHERSCAN_", "SPHERON_", "DAO_", "DEPLOYBOT_"):
+        assert setting not in env
+
+
+def test_the_ledger_and_ape_data_live_on_the_volume():
+    """The bot's home is the volume, so its default ledger location survives a new container."""
+    (useradd,) = [run for run in instructions("RUN") if "useradd" in run]
+    assert "--home-dir /data" in useradd and "--create-home" in useradd
+    volume_in_recipe = re.search(r"-v \S+:/data", DOCKERFILE)
+    assert volume_in_recipe, "the documented docker run mounts a volume on /data"
+
+
+def test_the_status_server_is_reachable_from_outside_the_container():
+    entrypoint = instructions("ENTRYPOINT")[0]
+    assert '"--status-host", "0.0.0.0"' in entrypoint
+    assert "EXPOSE 9464" in DOCKERFILE
+
+
+def test_systemd_does_not_restart_a_configuration_error():
+    unit = (ROOT / "deploy" / "spheron-dao-watcher.service").read_text()
+    assert re.search(rf"^RestartPreventExitStatus={exit_codes.CONFIG}$", unit, flags=re.M)
+    assert re.search(r"^Restart=on-failure$", unit, flags=re.M)
+    stop = int(re.search(r"^TimeoutStopSec=(\d+)$", unit, flags=re.M).group(1))
+    assert stop >= 10  # the bot stops within about two seconds
+
+
+def test_optional_settings_in_the_env_example_are_never_empty_assignments():
+    """An uncommented `NAME=` line for a setting with a default would be copied into .env as is;
+    empty values are ignored, but the example shows the defaults commented out instead."""
+    text = (ROOT / ".env.example").read_text()
+    active_empty = re.findall(r"^([A-Z][A-Z0-9_]+)=$", text, flags=re.M)
+    required = {
+        "WEB3_INFURA_PROJECT_ID",
+        "DAO_CONTRACT_ADDRESS",
+        "NFT_CONTRACT_ADDRESS",
+        "ETHERSCAN_API_KEY",
+        "SPHERON_ACCESS_TOKEN",
+    }
+    assert set(active_empty) <= required
 
 
 def test_service_files_run_the_watcher():
@@ -86,6 +127,19 @@ def test_every_env_example_variable_is_documented_once():
         "SPHERON_API_URL",
         "DEPLOYBOT_DB",
         "DEPLOYBOT_POLICY",
+        "DEPLOYBOT_DEPLOY_TIMEOUT",
+        "DEPLOYBOT_INFLIGHT_MARGIN",
+        "DEPLOYBOT_STATUS_HOST",
+        "SPHERON_TIMEOUT",
         "WEB3_INFURA_PROJECT_ID",
+        "APE_DATA_FOLDER",
     ):
         assert required in names, required
+
+
+def test_every_bot_setting_is_in_the_env_example():
+    from services.settings import BotSettings
+
+    text = (ROOT / ".env.example").read_text()
+    for field in BotSettings.model_fields.values():
+        assert re.search(rf"^#?\s*{field.validation_alias}=", text, flags=re.M), field

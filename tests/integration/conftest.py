@@ -18,6 +18,8 @@ DB_PASSWORD = "itest-db-password-T6yH1c"
 SECRETS = (ETHERSCAN_KEY, SPHERON_TOKEN, DB_PASSWORD)
 
 SEPOLIA_CHAIN_ID = 11155111
+SPHERON_TIMEOUT_S = 2
+INFLIGHT_MARGIN_S = 2
 DAO = "0x" + "5d" * 20
 SENDER = "0x" + "a1" * 20
 
@@ -53,6 +55,9 @@ def bot_env(tmp_path, etherscan_standin, spheron) -> dict[str, str]:
             "SPHERON_API_URL": spheron.url,
             "DEPLOYBOT_DB": str(tmp_path / "ledger.sqlite3"),
             "DAO_SECRET_DB_PASSWORD": DB_PASSWORD,
+            # Short in-flight windows (2 s timeout + 2 s margin) keep retries quick in tests.
+            "SPHERON_TIMEOUT": str(SPHERON_TIMEOUT_S),
+            "DEPLOYBOT_INFLIGHT_MARGIN": str(INFLIGHT_MARGIN_S),
         }
     )
 

@@ -152,23 +152,3 @@ def test_20_bad_specs_are_rejected_with_reasons_and_the_bot_keeps_running(
     assert table.returncode == 0, table.stderr
     assert "DEPLOYED" in table.stdout
     assert "REJECTED" not in table.stdout
-
-
-def test_missing_setting_stops_at_start_with_one_line(start_bot, bot_env):
-    env = dict(bot_env)
-    del env["ETHERSCAN_API_KEY"]
-    bot = start_bot(*WATCH_ARGS, env=env)
-    assert bot.wait(60) == 2
-    output = bot.log_path.read_text().strip().splitlines()
-    assert output[-1] == (
-        "error: ETHERSCAN_API_KEY is not set: the etherscan source needs an API key"
-    )
-
-
-def test_refused_spheron_token_stops_at_start(start_bot, bot_env):
-    env = dict(bot_env, SPHERON_ACCESS_TOKEN="wrong-token-123")
-    bot = start_bot(*WATCH_ARGS, env=env)
-    assert bot.wait(60) == 2
-    last = bot.log_path.read_text().strip().splitlines()[-1]
-    assert last.startswith("error: SPHERON_ACCESS_TOKEN was refused")
-    assert "wrong-token-123" not in bot.log_path.read_text()

@@ -25,6 +25,7 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
+from services import exit_codes
 from services.localchain import Anvil
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,10 +74,10 @@ class ApeResult:
                 return line[len(label) + 2 :]
         raise AssertionError(f"no {label!r} line\n{self}")
 
-    def single_error(self) -> str:
-        """Assert the run failed with exit code 1 and exactly one `error: ...` line on stderr and
-        no traceback; return the message."""
-        assert self.returncode == 1, str(self)
+    def single_error(self, code: int = exit_codes.FAILED) -> str:
+        """Assert the run failed with exit code `code` (1, or 78 for a configuration error) and
+        exactly one `error: ...` line on stderr and no traceback; return the message."""
+        assert self.returncode == code, str(self)
         assert "Traceback" not in self.stderr + self.stdout, str(self)
         lines = [line for line in self.stderr.splitlines() if line.startswith("error: ")]
         assert len(lines) == 1, str(self)

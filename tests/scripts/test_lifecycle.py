@@ -1,6 +1,6 @@
 """The whole DAO lifecycle through the `ape run` scripts, as a user runs them, on one anvil node:
 deploy, mint, propose, vote, execute, status — and the refusals along the way, each one line
-on stderr with exit code 1 and no transaction sent.
+on stderr with exit code 1 (78 when the configuration is at fault) and no transaction sent.
 
 The tests run in file order and build on each other (module-scoped fixtures hold the state):
 a user's session is a sequence too.
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import ape
 from web3 import Web3
 
+from services import exit_codes
 from services.spec import canonical_json, parse_spec, spec_hash, spec_summary
 from tests.scripts.conftest import (
     KEYFILE_ALIAS,
@@ -253,7 +254,7 @@ def test_refusals_while_voting_is_open(
         early.single_error(),
     ), early
     assert unknown.single_error() == "proposal 9 not found (the DAO has 2 proposals, ids 1 to 2)"
-    message = no_dao.single_error()
+    message = no_dao.single_error(exit_codes.CONFIG)
     assert message.startswith("no SpheronDevsDAO address for ethereum:local: pass --dao ADDRESS")
     assert "DAO_CONTRACT_ADDRESS" in message
     assert re.fullmatch(
@@ -262,7 +263,7 @@ def test_refusals_while_voting_is_open(
         poor.single_error(),
     ), poor
     assert sold_out.single_error() == "sold out: 4 requested but only 3 left (max supply 10)"
-    assert locked.single_error() == (
+    assert locked.single_error(exit_codes.CONFIG) == (
         f"account '{KEYFILE_ALIAS}' is locked: set {PASSPHRASE_VARIABLE} (environment or .env) "
         "or run in a terminal to type the passphrase"
     )
@@ -273,7 +274,7 @@ def test_refusals_while_voting_is_open(
         "the deploy bot must have DAO_SECRET_DB_PASSWORD set (values never go on-chain)"
     )
     assert dead.single_error().startswith("cannot connect: no node answers at the --network URL")
-    assert wrong_passphrase.single_error() == (
+    assert wrong_passphrase.single_error(exit_codes.CONFIG) == (
         f"wrong passphrase for account '{KEYFILE_ALIAS}' in {PASSPHRASE_VARIABLE}"
     )
     assert "not the passphrase" not in wrong_passphrase.stdout + wrong_passphrase.stderr

@@ -30,6 +30,7 @@ from services.etherscan import (
     parse_quantity,
 )
 from services.events import DEPLOY_EVENT_TOPIC0, RawLog, decode_deploy_event
+from services.pause import StopRequested
 from tests.services.helpers import CHAIN_ID, SENDER
 
 API_KEY = "sk-VERY-SECRET-9f8e7d"
@@ -587,3 +588,62 @@ def test_iteration_rejects_a_negative_start_or_empty_pages(make_client: ClientFa
         iterate(make_client(), 0, 5, page_size=0)
     with pytest.raises(ValueError, match="page_size <= 1000"):
         iterate(make_client(), 0, 5, page_size=1001)
+
+
+def test_a_server_that_ignores_paging_in_a_full_block_is_an_error_not_a_loop(
+    source: GeneratedLogs, standin: EtherscanStandIn, make_client: ClientFactory
+) -> None:
+    """Page 2 of a full block answered with page 1 again: the block cannot be read completely,
+    so iteration stops with a clear error instead of spinning or dropping the block's tail."""
+    add_events(source, {40: 1_500})
+    standin.set_faults(ignore_paging=True)
+    kinds: list[str] = []
+    with pytest.raises(EtherscanTransientError, match="ignores paging"):
+        iterate(make_client(on_call=kinds.append), 40, 40)
+    assert len(kinds) == 2
+
+
+def test_a_block_beyond_the_result_window_is_an_error_naming_the_remedy(
+    source: GeneratedLogs, make_client: ClientFactory
+) -> None:
+    add_events(source, {7: 10_001})
+    with pytest.raises(EtherscanTransientError, match="read it with --source rpc"):
+        iterate(make_client(), 7, 7)
+
+
+def test_logs_outside_the_asked_range_are_dropped(
+    source: GeneratedLogs, standin: EtherscanStandIn, make_client: ClientFactory
+) -> None:
+    """A server that ignored fromBlock/toBlock would otherwise leak other blocks' logs into a
+    batch (and into a checkpoint they do not belong to)."""
+    add_events(source, {5: 1, 50: 1, 500: 1})
+    client = make_client()
+    real_get_logs = client.get_logs
+
+    def ignoring_range(address, topic0, from_block, to_block, **kwargs):
+        return real_get_logs(address, topic0, 0, 1_000, **kwargs)
+
+    client.get_logs = ignoring_range  # the stand-in's answer for the whole chain
+    batches = iterate(client, 40, 60)
+    assert [log.block_number for batch in batches for log in batch.logs] == [50]
+
+
+def test_a_stop_request_ends_rate_limit_and_back_off_waits_at_once(
+    standin: EtherscanStandIn, make_client: ClientFactory
+) -> None:
+    stop = threading.Event()
+    standin.set_faults(http_500_next=100)
+    client = make_client(backoff_s=30.0, max_retries=5, stop=stop)
+    threading.Timer(0.3, stop.set).start()
+    started = time.monotonic()
+    with pytest.raises(StopRequested):
+        client.block_number()
+    assert time.monotonic() - started < 2
+
+    standin.set_faults(Faults())
+    slow = make_client(calls_per_second=0.01, stop=stop)  # one call per 100 s
+    slow.block_number()  # takes the first slot
+    started = time.monotonic()
+    with pytest.raises(StopRequested):  # stop is already set: the wait for the next slot ends
+        slow.block_number()
+    assert time.monotonic() - started < 1

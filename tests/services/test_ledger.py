@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
@@ -34,6 +35,8 @@ CHAIN_ID = 31337
 DAO = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 MEMBER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 S = DeploymentState
+#: A Unix time at which the tests' create requests are sent.
+SENT = 1_800_000_000.0
 
 
 def make_event(
@@ -82,11 +85,11 @@ def row_in_state(ledger: Ledger) -> Callable[[DeploymentState, int], int]:
         elif state is S.FAILED:
             ledger.mark_failed(pid, "secret DB_PASSWORD is not set")
         elif state in (S.CREATING, S.CREATED, S.DEPLOYED):
-            ledger.mark_creating(pid, f"dao-{pid}")
+            ledger.mark_creating(pid, f"dao-{pid}", in_flight_until=SENT + 90)
             if state in (S.CREATED, S.DEPLOYED):
-                ledger.mark_created(pid, "inst-1", "order-1")
+                ledger.mark_created(pid, "inst-1", "order-1", at=SENT + 1)
             if state is S.DEPLOYED:
-                ledger.mark_status(pid, "Deployed", ["https://app.example"])
+                ledger.mark_deployed(pid, "Deployed", ["https://app.example"])
         row = ledger.get(pid)
         assert row is not None and row.state is state
         return pid
@@ -110,10 +113,12 @@ def test_new_ledger_is_wal_with_full_sync_and_current_schema(
         tables = {name for (name,) in raw.execute("SELECT name FROM sqlite_master")}
         columns = {row[1] for row in raw.execute("PRAGMA table_info(deployments)")}
     assert {"meta", "deployments"} <= tables
+    assert {"meta", "deployments", "history"} <= tables
     assert columns == {
         "proposal_id", "block_number", "tx_hash", "log_index", "sender", "spec_json",
         "spec_hash", "deployment_name", "state", "reason", "instance_id", "deployment_id",
         "deployment_status", "urls", "attempts", "first_seen_at", "updated_at",
+        "in_flight_until", "created_at",
     }  # fmt: skip
     assert ledger.chain_id == CHAIN_ID
     assert ledger.dao_address == DAO.lower()
@@ -140,12 +145,13 @@ def test_database_refuses_duplicate_log_position_and_unknown_state(
 def test_reopening_keeps_rows_and_binding(ledger_path: Path) -> None:
     with Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO) as first:
         first.record_batch([make_event(1)], 101)
-        first.mark_creating(1, "dao-1")
+        first.mark_creating(1, "dao-1", in_flight_until=SENT + 90)
     with Ledger(
         ledger_path, chain_id=CHAIN_ID, dao_address=DAO.upper().replace("0X", "0x")
     ) as again:
         row = again.get(1)
         assert row is not None and row.state is S.CREATING and row.attempts == 1
+        assert row.in_flight_until == SENT + 90
         assert again.checkpoint() == 101
         assert again.pragmas()["user_version"] == SCHEMA_VERSION
 
@@ -164,6 +170,58 @@ def test_read_only_open_refuses_an_unmigrated_ledger(ledger_path: Path) -> None:
     sqlite3.connect(ledger_path).close()  # an empty database at schema version 0
     with pytest.raises(LedgerSchemaError, match="run the bot once"):
         Ledger.open_readonly(ledger_path)
+
+
+VERSION_1_SCHEMA = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    """CREATE TABLE deployments (
+        proposal_id TEXT PRIMARY KEY NOT NULL, block_number INTEGER NOT NULL, tx_hash TEXT NOT NULL,
+        log_index INTEGER NOT NULL, sender TEXT NOT NULL, spec_json TEXT NOT NULL,
+        spec_hash TEXT NOT NULL, deployment_name TEXT, state TEXT NOT NULL, reason TEXT,
+        instance_id TEXT, deployment_id TEXT, deployment_status TEXT,
+        urls TEXT NOT NULL DEFAULT '[]', attempts INTEGER NOT NULL DEFAULT 0,
+        first_seen_at TEXT NOT NULL, updated_at TEXT NOT NULL, UNIQUE (tx_hash, log_index))""",
+    "CREATE INDEX deployments_by_state ON deployments (state, block_number, log_index)",
+    "CREATE INDEX deployments_by_position ON deployments (block_number, log_index)",
+)
+
+
+def test_a_version_1_ledger_is_migrated_in_place_keeping_every_row(ledger_path: Path) -> None:
+    """The ledger as the first release wrote it: a CREATING row (a bot cut off mid-create) waits
+    one window before its lookup, and a CREATED row's deploy timeout starts at the upgrade."""
+    with closing(sqlite3.connect(ledger_path, isolation_level=None)) as raw:
+        for statement in VERSION_1_SCHEMA:
+            raw.execute(statement)
+        raw.executemany(
+            "INSERT INTO meta VALUES (?, ?)",
+            [
+                ("chain_id", str(CHAIN_ID)),
+                ("dao_address", DAO.lower()),
+                ("checkpoint_block", "120"),
+            ],
+        )
+        for pid, state in ((1, "CREATING"), (2, "CREATED"), (3, "DEPLOYED")):
+            raw.execute(
+                "INSERT INTO deployments (proposal_id, block_number, tx_hash, log_index, sender, "
+                "spec_json, spec_hash, deployment_name, state, instance_id, deployment_id, "
+                "attempts, first_seen_at, updated_at) "
+                "VALUES (?, ?, ?, 0, ?, '{}', '0xab', ?, ?, ?, ?, 1, '2026-01-01', '2026-01-02')",
+                (str(pid), 100 + pid, f"0x{pid:064x}", MEMBER.lower(), f"dao-{pid}", state,
+                 None if pid == 1 else f"inst-{pid}", None if pid == 1 else f"order-{pid}"),
+            )  # fmt: skip
+        raw.execute("PRAGMA user_version = 1")
+    before = time.time()
+    with Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO) as migrated:
+        after = time.time()
+        assert migrated.pragmas()["user_version"] == SCHEMA_VERSION == 2
+        assert migrated.checkpoint() == 120
+        creating, created, deployed = (migrated.get(pid) for pid in (1, 2, 3))
+        assert creating.state is S.CREATING and creating.attempts == 1
+        assert before + 89 <= creating.in_flight_until <= after + 91
+        assert created.state is S.CREATED and before - 1 <= created.created_at <= after + 1
+        assert deployed.state is S.DEPLOYED and deployed.created_at is None
+        assert [h.state for h in migrated.history(2)] == [S.CREATED]
+        assert migrated.record_batch([make_event(4)], 130) == [4]
 
 
 @pytest.mark.parametrize(
@@ -202,20 +260,24 @@ def test_default_path_is_per_chain_and_lowercase_contract(tmp_path: Path) -> Non
 
 # method -> states it may be called from (the contract stated in services/ledger.py)
 ALLOWED = {
-    "mark_rejected": {S.RECORDED, S.PLANNED},
+    "mark_rejected": {S.RECORDED, S.PLANNED, S.CREATING},
     "mark_planned": {S.RECORDED, S.PLANNED},
     "mark_creating": {S.RECORDED, S.PLANNED, S.CREATING},
-    "mark_created": {S.CREATING},
-    "mark_status": {S.CREATED},
+    "mark_not_sent": {S.CREATING},
+    "mark_created": {S.RECORDED, S.PLANNED, S.CREATING},
+    "mark_progress": {S.CREATED},
+    "mark_deployed": {S.CREATED},
     "mark_failed": {S.RECORDED, S.PLANNED, S.CREATING, S.CREATED},
 }
-CALLS: dict[str, tuple[tuple[object, ...], DeploymentState]] = {
-    "mark_rejected": (("policy: image not allowed",), S.REJECTED),
-    "mark_planned": (("dao-1",), S.PLANNED),
-    "mark_creating": (("dao-1",), S.CREATING),
-    "mark_created": (("inst-9", "order-9"), S.CREATED),
-    "mark_status": (("Pending", ["https://p.example"]), S.CREATED),
-    "mark_failed": (("spheron: 400 invalid region",), S.FAILED),
+CALLS: dict[str, tuple[tuple[object, ...], dict[str, object], DeploymentState]] = {
+    "mark_rejected": (("policy: image not allowed",), {}, S.REJECTED),
+    "mark_planned": (("dao-1",), {}, S.PLANNED),
+    "mark_creating": (("dao-1",), {"in_flight_until": SENT + 90}, S.CREATING),
+    "mark_not_sent": (("connection refused",), {}, S.CREATING),
+    "mark_created": (("inst-9", "order-9"), {"at": SENT}, S.CREATED),
+    "mark_progress": (("Pending", ["https://p.example"]), {}, S.CREATED),
+    "mark_deployed": (("Deployed", ["https://d.example"]), {}, S.DEPLOYED),
+    "mark_failed": (("spheron: 400 invalid region",), {}, S.FAILED),
 }
 
 
@@ -229,15 +291,18 @@ def test_every_transition_is_allowed_or_refused(
 ) -> None:
     pid = row_in_state(start, 1)
     before = ledger.get(pid)
-    args, target = CALLS[method]
+    history = ledger.history(pid)
+    args, kwargs, target = CALLS[method]
     if start in ALLOWED[method]:
-        after = getattr(ledger, method)(pid, *args)
+        after = getattr(ledger, method)(pid, *args, **kwargs)
         assert after.state is target
         assert ledger.get(pid) == after
+        assert ledger.history(pid)[-1].state is target
     else:
         with pytest.raises(InvalidTransitionError, match=f"cannot go from {start.value}"):
-            getattr(ledger, method)(pid, *args)
+            getattr(ledger, method)(pid, *args, **kwargs)
         assert ledger.get(pid) == before
+        assert ledger.history(pid) == history
 
 
 def test_terminal_states_accept_no_transition() -> None:
@@ -246,50 +311,77 @@ def test_terminal_states_accept_no_transition() -> None:
     assert not any(terminal & allowed for allowed in ALLOWED.values())
 
 
-@pytest.mark.parametrize(
-    ("status", "state", "reason"),
-    [
-        ("Queued", S.CREATED, None),
-        ("Pending", S.CREATED, None),
-        ("Deployed", S.DEPLOYED, None),
-        ("Failed", S.FAILED, "Spheron deployment status is Failed"),
-        ("Deprecated", S.FAILED, "Spheron deployment status is Deprecated"),
-        ("Deprecated-Provider", S.FAILED, "Spheron deployment status is Deprecated-Provider"),
-    ],
-)
-def test_mark_status_maps_spheron_status(
-    ledger: Ledger,
-    row_in_state: Callable[[DeploymentState, int], int],
-    status: str,
-    state: DeploymentState,
-    reason: str | None,
+def test_the_ledger_stores_outcomes_and_the_target_text_without_knowing_its_words(
+    ledger: Ledger, row_in_state: Callable[[DeploymentState, int], int]
 ) -> None:
     pid = row_in_state(S.CREATED, 7)
-    row = ledger.mark_status(pid, status, ["https://a.example", "https://b.example"])
-    assert (row.state, row.deployment_status, row.reason) == (state, status, reason)
+    row = ledger.mark_progress(pid, "Deployed", ["https://a.example", "https://b.example"])
+    assert (row.state, row.deployment_status) == (S.CREATED, "Deployed")  # the caller decides
     assert row.urls == ("https://a.example", "https://b.example")
-    assert (row.instance_id, row.deployment_id) == ("inst-1", "order-1")
+    assert (row.instance_id, row.deployment_id, row.created_at) == ("inst-1", "order-1", SENT + 1)
+    row = ledger.mark_failed(pid, "ended Failed", deployment_status="Failed")
+    assert (row.state, row.deployment_status, row.reason) == (S.FAILED, "Failed", "ended Failed")
 
 
-def test_mark_status_without_urls_keeps_stored_urls(
+def test_status_updates_without_urls_keep_stored_urls_and_repeats_add_no_history(
     ledger: Ledger, row_in_state: Callable[[DeploymentState, int], int]
 ) -> None:
     pid = row_in_state(S.CREATED, 1)
-    ledger.mark_status(pid, "Pending", ["https://first.example"])
-    row = ledger.mark_status(pid, "Deployed")
+    ledger.mark_progress(pid, "Pending", ["https://first.example"])
+    lines = len(ledger.history(pid))
+    ledger.mark_progress(pid, "Pending")
+    assert len(ledger.history(pid)) == lines
+    row = ledger.mark_deployed(pid, "Deployed")
     assert row.state is S.DEPLOYED and row.urls == ("https://first.example",)
+    assert [h.note for h in ledger.history(pid)][-2:] == [
+        "deployment status Pending",
+        "deployment status Deployed",
+    ]
 
 
-def test_creating_retry_counts_attempts_and_must_keep_its_name(
+def test_creating_retry_counts_attempts_keeps_its_name_and_its_in_flight_bound(
     ledger: Ledger, row_in_state: Callable[[DeploymentState, int], int]
 ) -> None:
     pid = row_in_state(S.PLANNED, 3)
-    assert ledger.mark_creating(pid, "dao-3-renamed").attempts == 1  # nothing created yet
-    assert ledger.mark_creating(pid, "dao-3-renamed").attempts == 2
+    row = ledger.mark_creating(pid, "dao-3-renamed", in_flight_until=SENT + 90)
+    assert (row.attempts, row.in_flight_until) == (1, SENT + 90)
+    row = ledger.mark_not_sent(pid, "connection refused")
+    assert (row.state, row.in_flight_until) == (S.CREATING, None)
+    row = ledger.mark_creating(pid, "dao-3-renamed", in_flight_until=SENT + 200)
+    assert (row.attempts, row.in_flight_until) == (2, SENT + 200)
     with pytest.raises(InvalidTransitionError, match="reuse that name"):
-        ledger.mark_creating(pid, "dao-3-other")
+        ledger.mark_creating(pid, "dao-3-other", in_flight_until=SENT)
+    with pytest.raises(ValueError, match="in_flight_until"):
+        ledger.mark_creating(pid, "dao-3-renamed", in_flight_until=-1)
     row = ledger.get(pid)
     assert row is not None and row.deployment_name == "dao-3-renamed" and row.attempts == 2
+    notes = [entry.note for entry in ledger.history(pid)]
+    assert notes[-3:] == [
+        "create request 1 sent as dao-3-renamed",
+        "create request not delivered: connection refused",
+        "create request 2 sent as dao-3-renamed",
+    ]
+
+
+def test_history_records_every_step_and_notes(
+    ledger: Ledger, row_in_state: Callable[[DeploymentState, int], int]
+) -> None:
+    pid = row_in_state(S.DEPLOYED, 4)
+    ledger.note(pid, "closed duplicate instance inst-2; kept inst-1")
+    history = ledger.history(pid)
+    assert [entry.state for entry in history] == [
+        S.RECORDED,
+        S.CREATING,
+        S.CREATED,
+        S.DEPLOYED,
+        S.DEPLOYED,
+    ]
+    assert history[0].note.startswith("DeployEvent in block 104")
+    assert history[-1].note == "closed duplicate instance inst-2; kept inst-1"
+    assert history[0].to_dict()["state"] == "RECORDED"
+    with pytest.raises(UnknownProposalError):
+        ledger.note(99, "x")
+    assert ledger.history(99) == []
 
 
 def test_transitions_reject_unknown_proposals_and_empty_values(
@@ -300,10 +392,10 @@ def test_transitions_reject_unknown_proposals_and_empty_values(
     pid = row_in_state(S.RECORDED, 1)
     with pytest.raises(ValueError, match="reason"):
         ledger.mark_rejected(pid, "  ")
-    ledger.mark_creating(pid, "dao-1")
-    ledger.mark_created(pid, "i", "o")
+    ledger.mark_creating(pid, "dao-1", in_flight_until=SENT)
+    ledger.mark_created(pid, "i", "o", at=SENT)
     with pytest.raises(ValueError, match="urls"):
-        ledger.mark_status(pid, "Pending", "https://not-a-list.example")  # type: ignore[arg-type]
+        ledger.mark_progress(pid, "Pending", "https://not-a-list.example")  # type: ignore[arg-type]
     row = ledger.get(pid)
     assert row is not None and row.deployment_status is None
 
@@ -341,7 +433,7 @@ def test_conflicting_payload_for_known_proposal_is_not_overwritten(
 ) -> None:
     original = make_event(1)
     ledger.record_batch([original], 101)
-    ledger.mark_creating(1, "dao-1")
+    ledger.mark_creating(1, "dao-1", in_flight_until=SENT)
     forged = make_event(1, spec='{"clusterName": "evil"}', tx_seed=99, block=300)
     same_position = make_event(2, tx_seed=1, block=101)  # another id at original's log position
     with caplog.at_level(logging.WARNING, logger="services.ledger"):
@@ -445,9 +537,9 @@ def test_unfinished_lists_resumable_rows_in_chain_order(ledger: Ledger) -> None:
     ]
     ledger.record_batch(events, 300)
     ledger.mark_planned(13, "dao-13")
-    ledger.mark_creating(14, "dao-14")
-    ledger.mark_creating(15, "dao-15")
-    ledger.mark_created(15, "inst", "order")
+    ledger.mark_creating(14, "dao-14", in_flight_until=SENT)
+    ledger.mark_creating(15, "dao-15", in_flight_until=SENT)
+    ledger.mark_created(15, "inst", "order", at=SENT)
     ledger.mark_rejected(16, "bad spec")
     ledger.mark_failed(17, "secret API_KEY is not set")
     assert [row.proposal_id for row in ledger.unfinished()] == [12, 13, 14, 15, 11, 10]
@@ -507,7 +599,8 @@ def test_read_only_ledger_sees_writer_commits_but_cannot_write(
             lambda: reader.record_batch([make_event(3)], 103),
             lambda: reader.mark_rejected(1, "x"),
             lambda: reader.mark_planned(1, "n"),
-            lambda: reader.mark_creating(1, "n"),
+            lambda: reader.mark_creating(1, "n", in_flight_until=SENT),
+            lambda: reader.note(1, "x"),
             lambda: reader.mark_failed(1, "x"),
         ]
         for write in writes:

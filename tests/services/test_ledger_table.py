@@ -45,11 +45,13 @@ def lines_with(table: str, needle: str) -> list[str]:
 
 def test_rows_render_with_expected_cells(ledger: Ledger) -> None:
     record(ledger, 1, 2, 3)
-    ledger.mark_creating(1, "dao-1-1")
-    ledger.mark_created(1, "66f0c1d2e3a4b5c6d7e8f901", "order-77")
-    ledger.mark_status(1, "Deployed", ["https://provider.example:31234", "https://second.example"])
-    ledger.mark_creating(2, "dao-1-2")
-    ledger.mark_creating(2, "dao-1-2")
+    ledger.mark_creating(1, "dao-1-1", in_flight_until=1.8e9)
+    ledger.mark_created(1, "66f0c1d2e3a4b5c6d7e8f901", "order-77", at=1.8e9)
+    ledger.mark_deployed(
+        1, "Deployed", ["https://provider.example:31234", "https://second.example"]
+    )
+    ledger.mark_creating(2, "dao-1-2", in_flight_until=1.8e9)
+    ledger.mark_creating(2, "dao-1-2", in_flight_until=1.8e9)
     ledger.mark_failed(2, LONG_REASON)
 
     table = format_ledger_table(ledger.rows(), console_width=220)
@@ -79,9 +81,9 @@ def test_rows_render_with_expected_cells(ledger: Ledger) -> None:
 
 def test_narrow_console_folds_ids_instead_of_cutting_them(ledger: Ledger) -> None:
     record(ledger, 5)
-    ledger.mark_creating(5, "dao-1-5")
+    ledger.mark_creating(5, "dao-1-5", in_flight_until=1.8e9)
     instance_id = "abcdef0123456789abcdef0123456789"
-    ledger.mark_created(5, instance_id, "order-5")
+    ledger.mark_created(5, instance_id, "order-5", at=1.8e9)
     table = format_ledger_table(ledger.rows(), console_width=70)
     assert all(len(line) <= 70 for line in table.splitlines())
     joined = "".join(cell.strip() for line in table.splitlines() for cell in line.split("│")[3:4])

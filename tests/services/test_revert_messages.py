@@ -22,7 +22,6 @@ from services.revert_messages import (
     format_relative,
     format_utc,
     format_when,
-    redact,
 )
 from tests.conftest import NFT_PRICE, SMALL_SPEC, VOTING_PERIOD
 
@@ -291,21 +290,3 @@ def test_relative_and_absolute_times():
 )
 def test_format_ether_is_exact(wei, text):
     assert format_ether(wei) == text
-
-
-def test_redact_masks_secret_values_and_infura_keys():
-    environ = {
-        "WEB3_INFURA_PROJECT_ID": "0123456789abcdef0123456789abcdef",
-        "APE_ACCOUNTS_alice_PASSPHRASE": "correct horse battery",
-        "ETHERSCAN_API_KEY": "SCANKEY123456",
-        "SHORT_KEY": "abc",
-        "HOME": "/root",
-    }
-    text = (
-        "failed: https://sepolia.infura.io/v3/0123456789abcdef0123456789abcdef; passphrase "
-        "correct horse battery; key SCANKEY123456; https://mainnet.infura.io/v3/ffff0000; abc /root"
-    )
-    assert redact(text, environ) == (
-        "failed: https://sepolia.infura.io/v3/***; passphrase ***; key ***; "
-        "https://mainnet.infura.io/v3/***; abc /root"
-    )

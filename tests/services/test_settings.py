@@ -20,6 +20,9 @@ VARIABLES = (
     "DEPLOYBOT_DB",
     "DEPLOYBOT_POLICY",
     "DEPLOYBOT_DEPLOY_TIMEOUT",
+    "DEPLOYBOT_INFLIGHT_MARGIN",
+    "DEPLOYBOT_STATUS_HOST",
+    "SPHERON_TIMEOUT",
 )
 
 
@@ -90,3 +93,21 @@ def test_require_names_the_missing_variable(clean_environment):
     settings = load_settings()
     with pytest.raises(SettingsError, match="SPHERON_ACCESS_TOKEN is not set: needed"):
         require(settings.spheron_access_token, "SPHERON_ACCESS_TOKEN", "needed")
+
+
+def test_an_empty_variable_never_overrides_a_default(clean_environment):
+    for name in ("DEPLOYBOT_DB", "DEPLOYBOT_STATUS_HOST", "SPHERON_TIMEOUT", "ETHERSCAN_API_URL"):
+        clean_environment.setenv(name, "")
+    settings = load_settings()
+    assert settings.deploybot_db is None
+    assert settings.deploybot_status_host == "127.0.0.1"
+    assert settings.spheron_timeout_s == 30
+    assert str(settings.etherscan_api_url) == DEFAULT_ETHERSCAN_API_URL
+
+
+def test_redaction_covers_the_bot_s_secrets_and_secret_looking_variables(clean_environment):
+    clean_environment.setenv("SPHERON_ACCESS_TOKEN", "tok-abcdef")
+    environ = {"WEB3_INFURA_PROJECT_ID": "infura-123", "DAO_SECRET_X": "xsecret", "HOME": "/h"}
+    secrets = load_settings().redaction_secrets(environ)
+    assert {"tok-abcdef", "infura-123", "xsecret"} <= set(secrets)
+    assert "/h" not in secrets

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
+import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from services.deploy_target import (
+    DeploymentStatus,
     DeployTarget,
+    Outcome,
     TargetAuthError,
     TargetRejectedError,
     TargetUnavailableError,
 )
 from services.emulators.spheron import MACHINE_IMAGES, PROVIDER_HOST, FaultPlan, SpheronEmulator
+from services.pause import StopRequested
 from services.spec import InstanceSpec, parse_spec
 from services.spheron import SpheronClient, SpheronTarget, build_create_body
 
@@ -216,19 +222,37 @@ def test_regions_and_status(spheron_client: SpheronClient) -> None:
 # -- target: create, status, close, find ----------------------------------------------------------
 
 
+def create(target: SpheronTarget, spec: InstanceSpec, name: str = "dao-web-p1", **kwargs: Any):
+    """`target.create` with an `on_sending` that records how often it was called."""
+    sent: list[bool] = []
+    created = target.create(
+        spec, name=name, secret_values=SECRETS, on_sending=lambda: sent.append(True), **kwargs
+    )
+    assert sent == [True]
+    return created
+
+
+def settle(target: SpheronTarget, deployment_id: str) -> DeploymentStatus:
+    for _ in range(2_000):
+        status = target.status(deployment_id)
+        if status.outcome is not Outcome.PENDING:
+            return status
+        time.sleep(0.005)
+    raise AssertionError(f"deployment {deployment_id} did not settle")
+
+
 def test_spheron_target_is_a_deploy_target(spheron_target: SpheronTarget) -> None:
     assert isinstance(spheron_target, DeployTarget)
+    assert spheron_target.request_timeout_s == 2  # the test client's timeout
 
 
-def test_create_then_wait_until_deployed(
+def test_create_then_follow_until_deployed(
     spheron_emulator: SpheronEmulator, spheron_target: SpheronTarget, spheron_client: SpheronClient
 ) -> None:
-    created = spheron_target.create(make_spec(), name="dao-web-p1", secret_values=SECRETS)
-    settled = spheron_target.wait_until_settled(created.deployment_id, timeout_s=10, poll_s=0.005)
+    created = create(spheron_target, make_spec())
+    settled = settle(spheron_target, created.deployment_id)
 
-    assert settled.status == "Deployed"
-    assert settled.succeeded and not settled.timed_out
-    assert settled.provider_host == PROVIDER_HOST
+    assert (settled.status, settled.outcome) == ("Deployed", Outcome.SUCCEEDED)
     assert settled.connection_urls[0].startswith("http://")
     assert any(url.startswith(f"{PROVIDER_HOST}:") for url in settled.connection_urls)
     instance = spheron_client.get_instance(created.instance_id)
@@ -245,15 +269,16 @@ def test_status_moves_through_queued_and_pending(
 ) -> None:
     emulator = spheron_emulator_factory(queued_s=0.02, pending_s=0.02)
     target = SpheronTarget(spheron_client_factory(emulator))
-    created = target.create(make_spec(), name="dao-web-p1", secret_values=SECRETS)
-    seen = [target.deployment_status(created.deployment_id).status]
-    while seen[-1] != "Deployed":
-        status = target.deployment_status(created.deployment_id).status
-        if status != seen[-1]:
+    created = create(target, make_spec())
+    seen = [target.status(created.deployment_id)]
+    while seen[-1].status != "Deployed":
+        status = target.status(created.deployment_id)
+        if status.status != seen[-1].status:
             seen.append(status)
     order = ["Queued", "Pending", "Deployed"]
-    assert seen == order[order.index(seen[0]) :]
-    assert target.deployment_status(created.deployment_id).provider_host == PROVIDER_HOST
+    assert [s.status for s in seen] == order[order.index(seen[0].status) :]
+    assert [s.outcome for s in seen[:-1]] == [Outcome.PENDING] * (len(seen) - 1)
+    assert seen[-1].outcome is Outcome.SUCCEEDED
 
 
 def test_image_in_the_fail_set_ends_failed(
@@ -262,27 +287,20 @@ def test_image_in_the_fail_set_ends_failed(
     def failing(data: dict[str, Any]) -> None:
         data["configuration"]["image"] = "example/always-fails"
 
-    created = spheron_target.create(make_spec(failing), name="dao-bad-p2", secret_values=SECRETS)
-    settled = spheron_target.wait_until_settled(created.deployment_id, timeout_s=10, poll_s=0.005)
-    assert (settled.status, settled.succeeded, settled.connection_urls) == ("Failed", False, [])
+    created = create(spheron_target, make_spec(failing), "dao-bad-p2")
+    settled = settle(spheron_target, created.deployment_id)
+    assert (settled.status, settled.outcome, settled.connection_urls) == (
+        "Failed",
+        Outcome.FAILED,
+        [],
+    )
     assert spheron_client.get_instance(created.instance_id)["state"] == "Failed-start"
-
-
-def test_wait_gives_up_at_the_timeout_with_the_last_status(
-    spheron_emulator_factory: Callable[..., SpheronEmulator],
-    spheron_client_factory: Callable[..., SpheronClient],
-) -> None:
-    emulator = spheron_emulator_factory(queued_s=3600)
-    target = SpheronTarget(spheron_client_factory(emulator))
-    created = target.create(make_spec(), name="dao-web-p1", secret_values=SECRETS)
-    status = target.wait_until_settled(created.deployment_id, timeout_s=0.02, poll_s=0.005)
-    assert (status.status, status.timed_out, status.settled) == ("Queued", True, False)
 
 
 def test_close_closes_once(
     spheron_emulator: SpheronEmulator, spheron_target: SpheronTarget, spheron_client: SpheronClient
 ) -> None:
-    created = spheron_target.create(make_spec(), name="dao-web-p1", secret_values=SECRETS)
+    created = create(spheron_target, make_spec())
     spheron_target.close(created.instance_id)
     spheron_target.close(created.instance_id)
     assert spheron_client.get_instance(created.instance_id)["state"] == "Closed"
@@ -290,23 +308,37 @@ def test_close_closes_once(
     assert len(api_requests(spheron_emulator, close_path)) == 1
 
 
-def test_find_deployment_present_and_absent(spheron_target: SpheronTarget) -> None:
-    assert spheron_target.find_deployment("dao-web-p1") is None
-    created = spheron_target.create(make_spec(), name="dao-web-p1", secret_values=SECRETS)
-    found = spheron_target.find_deployment("dao-web-p1")
-    assert found is not None
-    assert (found.instance_id, found.deployment_id, found.cluster_id, found.name) == (
-        created.instance_id,
-        created.deployment_id,
-        created.cluster_id,
+def test_a_close_whose_answer_was_lost_is_not_an_error(
+    spheron_emulator: SpheronEmulator, spheron_target: SpheronTarget, spheron_client: SpheronClient
+) -> None:
+    created = create(spheron_target, make_spec())
+    close_path = f"/v1/cluster-instance/{created.instance_id}/close"
+    spheron_emulator.set_faults(FaultPlan(drop_response_next=1, path=close_path))
+    spheron_target.close(created.instance_id)  # retried: the retry answers "already closed"
+    assert [e["status"] for e in api_requests(spheron_emulator, close_path)] == [200, 400]
+    assert spheron_client.get_instance(created.instance_id)["state"] == "Closed"
+
+
+def test_find_lists_every_namesake_with_its_state_and_age(spheron_target: SpheronTarget) -> None:
+    assert spheron_target.find("dao-web-p1") == []
+    first = create(spheron_target, make_spec())
+    spheron_target.close(first.instance_id)
+    second = create(spheron_target, make_spec())
+    found = spheron_target.find("dao-web-p1")
+    assert [(f.instance_id, f.closed) for f in found] == [
+        (first.instance_id, True),
+        (second.instance_id, False),
+    ]
+    assert found[0].age_key < found[1].age_key
+    assert (found[1].deployment_id, found[1].cluster_id, found[1].name) == (
+        second.deployment_id,
+        second.cluster_id,
         "dao-web-p1",
     )
-    assert spheron_target.find_deployment("dao-web-p2") is None
+    assert spheron_target.find("dao-web-p2") == []
 
 
-def test_find_deployment_pages_through_many_clusters_and_instances(
-    spheron_client: SpheronClient,
-) -> None:
+def test_find_pages_through_many_clusters_and_instances(spheron_client: SpheronClient) -> None:
     org = spheron_client.organization_id()
     spec = make_spec()
     for cluster in range(4):
@@ -315,25 +347,50 @@ def test_find_deployment_pages_through_many_clusters_and_instances(
             body["clusterName"] = f"cluster-{cluster}"
             last = spheron_client.create_instance(body)
     target = SpheronTarget(spheron_client, page_size=3)
-    found = target.find_deployment("inst-3-3")
-    assert found is not None
+    (found,) = target.find("inst-3-3")
     assert (found.instance_id, found.cluster_id) == (last["clusterInstanceId"], last["clusterId"])
-    assert target.find_deployment("inst-4-0") is None
-    scoped = target.find_deployment("inst-3-3", cluster_name="cluster-3")
-    assert scoped is not None and scoped.instance_id == found.instance_id
-    assert target.find_deployment("inst-3-3", cluster_name="cluster-2") is None
+    assert target.find("inst-4-0") == []
+    (scoped,) = target.find("inst-3-3", cluster_name="cluster-3")
+    assert scoped.instance_id == found.instance_id
+    assert target.find("inst-3-3", cluster_name="cluster-2") == []
 
 
-def test_find_deployment_prefers_an_open_instance(
-    spheron_target: SpheronTarget,
+def seven_clusters(client: SpheronClient) -> str:
+    """One instance in each of seven clusters; returns the organisation id."""
+    org = client.organization_id()
+    for index in range(7):
+        body = body_for(make_spec(), organization_id=org, instance_name=f"inst-{index}")
+        body["clusterName"] = f"cluster-{index}"
+        client.create_instance(body)
+    return org
+
+
+def test_a_server_that_ignores_paging_ends_the_listing_instead_of_looping(
+    spheron_emulator: SpheronEmulator, spheron_client: SpheronClient
 ) -> None:
-    first = spheron_target.create(make_spec(), name="dao-web-p1", secret_values=SECRETS)
-    spheron_target.close(first.instance_id)
-    closed = spheron_target.find_deployment("dao-web-p1")
-    assert closed is not None and closed.state == "Closed"
-    second = spheron_target.create(make_spec(), name="dao-web-p1", secret_values=SECRETS)
-    found = spheron_target.find_deployment("dao-web-p1")
-    assert found is not None and found.instance_id == second.instance_id
+    """The whole list on every page: paging stops at the first page that brings nothing new."""
+    org = seven_clusters(spheron_client)
+    spheron_emulator.set_faults(FaultPlan(paging="ignore"))
+    target = SpheronTarget(spheron_client, page_size=3)
+    (found,) = target.find("inst-6")
+    assert found.name == "inst-6"
+    assert len(list(spheron_client.iter_clusters(org, page_size=3))) == 7
+    images = list(spheron_client.iter_machine_images(page_size=5))
+    assert [i["_id"] for i in images] == [i["_id"] for i in MACHINE_IMAGES]
+    assert len(api_requests(spheron_emulator, f"/v1/organization/{org}/clusters")) < 20
+
+
+def test_a_server_that_repeats_the_first_page_is_an_error_not_a_short_list(
+    spheron_emulator: SpheronEmulator, spheron_client: SpheronClient
+) -> None:
+    """Honouring `limit` but not `skip` hides everything past the first page: the lookup must
+    not conclude that an instance is absent."""
+    seven_clusters(spheron_client)
+    spheron_emulator.set_faults(FaultPlan(paging="ignore_skip"))
+    with pytest.raises(TargetUnavailableError, match="repeats the same page of clusters"):
+        SpheronTarget(spheron_client, page_size=3).find("inst-6")
+    with pytest.raises(TargetUnavailableError, match="machine images"):
+        spheron_client.machine_image_name(MACHINE_IMAGES[-1]["_id"])
 
 
 def test_create_with_machine_image_id_sends_its_name(
@@ -345,9 +402,22 @@ def test_create_with_machine_image_id_sends_its_name(
         del data["configuration"]["customSpecs"]
         data["configuration"]["machineImageId"] = image["_id"]
 
-    spheron_target.create(make_spec(plan), name="dao-web-p1", secret_values=SECRETS)
+    create(spheron_target, make_spec(plan))
     (logged,) = spheron_emulator.request_log()
     assert logged["body"]["configuration"]["akashMachineImageName"] == image["name"]
+
+
+def test_nothing_is_sent_when_on_sending_refuses(
+    spheron_emulator: SpheronEmulator, spheron_target: SpheronTarget
+) -> None:
+    def refuse() -> None:
+        raise RuntimeError("the ledger could not record the intent")
+
+    with pytest.raises(RuntimeError, match="could not record"):
+        spheron_target.create(
+            make_spec(), name="dao-web-p1", secret_values=SECRETS, on_sending=refuse
+        )
+    assert spheron_emulator.request_log() == []
 
 
 # -- retries and errors ---------------------------------------------------------------------------
@@ -394,47 +464,50 @@ def test_retries_are_bounded(
     assert len(api_requests(spheron_emulator, "/v1/compute-machine-image/regions")) == 3
 
 
-def test_a_create_without_a_way_to_check_is_not_retried_blindly(
-    spheron_emulator: SpheronEmulator, spheron_client: SpheronClient
+def test_a_stop_request_ends_the_back_off_at_once(
+    spheron_emulator: SpheronEmulator, spheron_client_factory: Callable[..., SpheronClient]
 ) -> None:
-    body = body_for(make_spec(), organization_id=spheron_client.organization_id())
-    spheron_emulator.set_faults(FaultPlan(error_next=1))
-    with pytest.raises(TargetUnavailableError):
-        spheron_client.create_instance(body)
+    stop = threading.Event()
+    spheron_emulator.set_faults(FaultPlan(error_next=100, error_status=500))
+    client = spheron_client_factory(spheron_emulator, backoff_s=60, max_retries=5, stop=stop)
+    threading.Timer(0.3, stop.set).start()
+    started = time.monotonic()
+    with pytest.raises(StopRequested):
+        client.regions()
+    assert time.monotonic() - started < 5
+    assert len(api_requests(spheron_emulator, "/v1/compute-machine-image/regions")) == 1
+
+
+@pytest.mark.parametrize(
+    ("plan", "delivered"),
+    [
+        (FaultPlan(error_next=1), True),  # the server answered 503: it may have acted
+        (FaultPlan(drop_response_next=1), True),  # it acted, then the answer was lost
+        (FaultPlan(drop_next=1), True),  # the connection was made: cannot tell
+    ],
+)
+def test_a_failed_create_is_sent_once_and_says_whether_it_may_have_arrived(
+    spheron_emulator: SpheronEmulator,
+    spheron_target: SpheronTarget,
+    plan: FaultPlan,
+    delivered: bool,
+) -> None:
+    spheron_emulator.set_faults(replace(plan, path="/v1/cluster-instance/create"))
+    with pytest.raises(TargetUnavailableError) as caught:
+        create(spheron_target, make_spec())
+    assert caught.value.delivered is delivered
     assert len(spheron_emulator.request_log()) == 1
 
 
-def test_create_retried_after_a_refused_attempt(
-    spheron_emulator: SpheronEmulator, spheron_target: SpheronTarget
+def test_a_create_that_cannot_connect_was_certainly_not_delivered(
+    spheron_emulator: SpheronEmulator, spheron_client_factory: Callable[..., SpheronClient]
 ) -> None:
-    spheron_emulator.set_faults(FaultPlan(error_next=1, path="/v1/cluster-instance/create"))
-    created = spheron_target.create(make_spec(), name="dao-web-p1", secret_values=SECRETS)
-    assert [e["status"] for e in spheron_emulator.request_log()] == [503, 200]
-    found = spheron_target.find_deployment("dao-web-p1")
-    assert found is not None and found.instance_id == created.instance_id
-
-
-def test_a_closed_namesake_is_not_taken_for_an_earlier_attempt(
-    spheron_emulator: SpheronEmulator, spheron_target: SpheronTarget
-) -> None:
-    old = spheron_target.create(make_spec(), name="dao-web-p1", secret_values=SECRETS)
-    spheron_target.close(old.instance_id)
-    spheron_emulator.set_faults(FaultPlan(error_next=1, path="/v1/cluster-instance/create"))
-    new = spheron_target.create(make_spec(), name="dao-web-p1", secret_values=SECRETS)
-    assert new.instance_id != old.instance_id
-    assert [e["status"] for e in spheron_emulator.request_log()] == [200, 503, 200]
-
-
-def test_create_whose_answer_was_lost_is_not_repeated(
-    spheron_emulator: SpheronEmulator, spheron_target: SpheronTarget, spheron_client: SpheronClient
-) -> None:
-    spheron_emulator.set_faults(FaultPlan(drop_response_next=1, path="/v1/cluster-instance/"))
-    created = spheron_target.create(make_spec(), name="dao-web-p1", secret_values=SECRETS)
-    (logged,) = spheron_emulator.request_log()
-    assert (logged["fault"], logged["status"]) == ("drop-response", 200)
-    instance = spheron_client.get_instance(created.instance_id)
-    assert instance["name"] == "dao-web-p1"
-    assert instance["activeOrder"] == created.deployment_id
+    live = SpheronTarget(spheron_client_factory(spheron_emulator))
+    live.find("warm-up")  # the organisation id is cached
+    spheron_emulator.stop()  # connection refused from now on
+    with pytest.raises(TargetUnavailableError) as caught:
+        create(live, make_spec())
+    assert caught.value.delivered is False
 
 
 def test_a_rejected_create_is_sent_once_and_carries_the_server_message(
@@ -444,7 +517,7 @@ def test_a_rejected_create_is_sent_once_and_carries_the_server_message(
         data["configuration"]["region"] = "mars"
 
     with pytest.raises(TargetRejectedError) as caught:
-        spheron_target.create(make_spec(mars), name="dao-web-p1", secret_values=SECRETS)
+        create(spheron_target, make_spec(mars))
     assert caught.value.status_code == 400
     assert caught.value.server_message == "Region not available: mars"
     assert "Region not available: mars" in str(caught.value)
@@ -453,7 +526,7 @@ def test_a_rejected_create_is_sent_once_and_carries_the_server_message(
 
 def test_unknown_order_is_rejected(spheron_target: SpheronTarget) -> None:
     with pytest.raises(TargetRejectedError) as caught:
-        spheron_target.deployment_status("f" * 24)
+        spheron_target.status("f" * 24)
     assert caught.value.status_code == 404
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,9 +59,9 @@ def ledger(tmp_path: Path) -> Iterator[Ledger]:
             ],
             checkpoint_block=1010,
         )
-        writer.mark_creating(1, "dao-11155111-1")
-        writer.mark_created(1, "inst-aaa", "order-aaa")
-        writer.mark_status(1, "Deployed", ["https://web.example", "https://web2.example"])
+        writer.mark_creating(1, "dao-11155111-1", in_flight_until=1.8e9)
+        writer.mark_created(1, "inst-aaa", "order-aaa", at=1.8e9)
+        writer.mark_deployed(1, "Deployed", ["https://web.example", "https://web2.example"])
         writer.mark_failed(2, "secret DB_PASSWORD is not set")
         yield writer
 
@@ -130,6 +131,93 @@ def test_health_flips_to_503_when_polls_stop_and_back_when_they_resume(
     assert "last successful poll was 61.0s ago" in response.json()["reason"]
 
 
+def test_an_outage_is_degraded_then_unhealthy_once_deployments_are_blocked(
+    server: StatusServer, metrics: BotMetrics, clock: ManualClock
+) -> None:
+    metrics.record_poll(success=True, at=clock.now)
+    metrics.set_blocked_rows(2)
+    metrics.service_failed("spheron", "connection refused", at=clock.now)
+    response = get(server, "/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded" and body["deployments_blocked"] is False
+    assert body["outages"]["spheron"]["last_error"] == "connection refused"
+    assert body["outages"]["spheron"]["failures"] == 1
+
+    clock.now += MAX_AGE / 2
+    metrics.record_poll(success=True, at=clock.now)  # polls keep succeeding: Etherscan is fine
+    metrics.service_failed("spheron", "HTTP 503", at=clock.now)
+    clock.now += MAX_AGE / 2 + 1
+    metrics.record_poll(success=True, at=clock.now)
+    response = get(server, "/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unhealthy" and body["deployments_blocked"] is True
+    assert body["reason"] == (
+        "deployments blocked: 2 waiting while Spheron has failed for 61s (HTTP 503)"
+    )
+    assert body["outages"]["spheron"]["failures"] == 2
+
+    metrics.service_ok("spheron", at=clock.now)
+    response = get(server, "/healthz")
+    assert response.status_code == 200 and response.json()["status"] == "ok"
+    assert response.json()["outages"] == {}
+
+
+def test_a_long_outage_blocks_nothing_when_no_row_waits(
+    server: StatusServer, metrics: BotMetrics, clock: ManualClock
+) -> None:
+    metrics.set_blocked_rows(0)
+    metrics.service_failed("spheron", "down", at=clock.now)
+    clock.now += 10 * MAX_AGE
+    metrics.record_poll(success=True, at=clock.now)
+    response = get(server, "/healthz")
+    assert response.status_code == 200 and response.json()["status"] == "degraded"
+
+
+def test_outages_are_logged_once_when_they_start_and_once_when_they_end(
+    metrics: BotMetrics, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="services.metrics")
+    for _ in range(5):
+        metrics.service_failed("etherscan", "HTTP 500", at=START)
+    metrics.service_ok("etherscan", at=START + 42)
+    metrics.service_ok("etherscan", at=START + 43)
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines == [
+        "Etherscan API unreachable: HTTP 500; retrying on every poll (see /healthz)",
+        "Etherscan API reachable again after 42 s (5 failed attempts)",
+    ]
+
+
+def test_the_status_server_can_serve_other_hosts(
+    ledger: Ledger, metrics: BotMetrics, clock: ManualClock
+) -> None:
+    """Bound to every interface (what the container image does), it answers on a non-loopback
+    address of this machine, as Prometheus in another container would reach it."""
+    address = non_loopback_address()
+    with StatusServer(
+        ledger.path, metrics, host="0.0.0.0", port=0, max_poll_age_s=MAX_AGE, clock=clock
+    ) as srv:
+        port = srv.url.rsplit(":", 1)[1]
+        response = requests.get(f"http://{address}:{port}/healthz", timeout=5)
+    assert response.status_code == 200
+    assert response.json()["chain_id"] == CHAIN_ID
+    with StatusServer(ledger.path, metrics, port=0, max_poll_age_s=MAX_AGE) as loopback_only:
+        port = loopback_only.url.rsplit(":", 1)[1]
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"http://{address}:{port}/healthz", timeout=5)
+
+
+def non_loopback_address() -> str:
+    """An IPv4 address of this machine other than 127.x (no packet is sent to find it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.254", 9))
+        address = probe.getsockname()[0]
+    assert not address.startswith("127."), "this machine has no non-loopback IPv4 address"
+    return address
+
+
 # -- /metrics -------------------------------------------------------------------------------------
 
 
@@ -143,7 +231,7 @@ def test_metrics_endpoint_serves_parsable_prometheus_text(
     metrics.record_api_error("spheron", "http_5xx")
     metrics.record_poll(success=True, at=START + 5)
     metrics.record_poll(success=False)
-    metrics.set_head(1030)
+    metrics.set_head(1032, confirmed=1030)
 
     response = get(server, "/metrics")
     assert response.status_code == 200
@@ -159,8 +247,9 @@ def test_metrics_endpoint_serves_parsable_prometheus_text(
     assert values[("last_successful_poll_timestamp", ())] == START + 5
     # Refreshed from the ledger on every scrape:
     assert values[("checkpoint_block", ())] == 1010
-    assert values[("head_block", ())] == 1030
-    assert values[("checkpoint_lag_blocks", ())] == 20
+    assert values[("head_block", ())] == 1032
+    assert values[("confirmed_block", ())] == 1030
+    assert values[("checkpoint_lag_blocks", ())] == 20  # confirmed minus checkpoint
     assert values[("deployments", (("state", "DEPLOYED"),))] == 1
     assert values[("deployments", (("state", "FAILED"),))] == 1
     assert values[("deployments", (("state", "RECORDED"),))] == 1
@@ -168,7 +257,7 @@ def test_metrics_endpoint_serves_parsable_prometheus_text(
 
 
 def test_metrics_follow_the_ledger_between_scrapes(server: StatusServer, ledger: Ledger) -> None:
-    ledger.mark_creating(3, "dao-11155111-3")
+    ledger.mark_creating(3, "dao-11155111-3", in_flight_until=1.8e9)
     ledger.record_batch([event(4, {"clusterName": "new"})], checkpoint_block=1050)
     values = samples(get(server, "/metrics").text)
     assert values[("deployments", (("state", "CREATING"),))] == 1

@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from services.deployer import Deployer, DeployerOptions
 from services.emulators.etherscan import EtherscanStandIn, Faults, GeneratedLogs
+from services.emulators.spheron import FaultPlan
 from services.etherscan import EtherscanClient, EtherscanFatalError
+from services.events import DEPLOY_EVENT_TOPIC0, RawLog, checksum_address
 from services.ledger import DeploymentState, Ledger
 from services.log_source import EtherscanLogSource
 from services.metrics import BotMetrics
@@ -55,20 +58,30 @@ def ledger(tmp_path):
 def make_watcher(standin, emulator, ledger, spheron_client_factory):
     stop = threading.Event()
 
-    def make(*, confirmations=2, start_block=0, api_key=API_KEY, once=False):
+    def make(
+        *,
+        confirmations=2,
+        start_block=0,
+        api_key=API_KEY,
+        once=False,
+        reread_blocks=0,
+        backoff_s=0.001,
+        target=None,
+    ):
         metrics = BotMetrics()
         client = EtherscanClient(
             standin.url,
             api_key,
             CHAIN_ID,
             calls_per_second=1000,
-            backoff_s=0.001,
+            backoff_s=backoff_s,
             max_retries=6,
+            stop=stop,
         )
         source = EtherscanLogSource(client, DAO, page_size=1000)
         deployer = Deployer(
             ledger,
-            SpheronTarget(spheron_client_factory(emulator)),
+            target or SpheronTarget(spheron_client_factory(emulator)),
             DeployPolicy(),
             metrics,
             DeployerOptions(chain_id=CHAIN_ID, dao_address=DAO),
@@ -79,10 +92,11 @@ def make_watcher(standin, emulator, ledger, spheron_client_factory):
             poll_interval_s=0.05,
             start_block=start_block,
             once=once,
-            settle_timeout_s=10,
+            reread_blocks=reread_blocks,
         )
         watcher = Watcher(source, ledger, deployer, metrics, options, stop)
         watcher.metrics = metrics
+        watcher.stop = stop
         return watcher
 
     return make
@@ -178,13 +192,134 @@ def test_once_waits_for_deployments_to_settle(chain, ledger, make_watcher):
     assert ledger.get(1).state is DeploymentState.DEPLOYED
 
 
+def test_once_exits_1_when_spheron_cannot_be_reached(chain, ledger, emulator, make_watcher, caplog):
+    deploy_event(chain, 1, block=10)
+    emulator.set_faults(FaultPlan(error_rate=1.0))
+    assert make_watcher(once=True).run() == 1
+    assert ledger.get(1).state is not DeploymentState.DEPLOYED
+    assert "Spheron could not be reached" in caplog.text
+
+
+def test_once_exits_1_when_the_log_source_fails(chain, standin, make_watcher):
+    deploy_event(chain, 1, block=10)
+    standin.set_faults(http_500_probability=1.0)
+    assert make_watcher(once=True).run() == 1
+
+
 def test_metrics_follow_the_poll(chain, make_watcher):
     deploy_event(chain, 1, block=10)
     watcher = make_watcher()
     watcher.poll()
     text = watcher.metrics.render().decode()
-    assert "checkpoint_lag_blocks 2.0" in text
+    assert "head_block 100.0" in text
+    assert "confirmed_block 98.0" in text
+    assert "checkpoint_lag_blocks 0.0" in text  # caught up to the confirmed head
     assert 'deployments{state="CREATED"} 1.0' in text
+    assert 'service_up{service="etherscan"} 1.0' in text
+    assert 'service_up{service="spheron"} 1.0' in text
+
+
+def test_a_log_index_that_lags_its_head_loses_no_event(chain, standin, ledger, make_watcher):
+    """Etherscan reports head 100 but serves logs only up to block 90: events in 91..98 show up
+    in later polls, after the checkpoint has passed their blocks."""
+    standin.set_faults(log_index_lag_blocks=10)
+    deploy_event(chain, 1, block=50)
+    deploy_event(chain, 2, block=95)
+    watcher = make_watcher(reread_blocks=32)
+    watcher.poll()
+    assert ledger.checkpoint() == 98
+    assert ledger.get(1) is not None and ledger.get(2) is None
+    chain.head = 106  # the index catches up with block 96 and beyond
+    watcher.poll()
+    assert ledger.get(2) is not None
+    assert ledger.get(2).state is DeploymentState.CREATED
+
+
+def test_without_a_trailing_re_read_the_lagging_index_would_lose_the_event(
+    chain, standin, ledger, make_watcher
+):
+    """The same chain read with no re-read window: proof that the window is what saves it."""
+    standin.set_faults(log_index_lag_blocks=10)
+    deploy_event(chain, 2, block=95)
+    watcher = make_watcher(reread_blocks=0)
+    watcher.poll()
+    chain.head = 106
+    watcher.poll()
+    assert ledger.get(2) is None and ledger.checkpoint() == 104
+
+
+def test_an_undecodable_log_is_skipped_and_the_next_ones_recorded(
+    chain, standin, ledger, make_watcher
+):
+    chain.append(
+        RawLog(
+            address=checksum_address(DAO),
+            topics=(DEPLOY_EVENT_TOPIC0,),  # no proposal id or sender topics
+            data="0x",
+            block_number=20,
+            transaction_hash="0x" + "ee" * 32,
+            log_index=0,
+            transaction_index=0,
+        )
+    )
+    deploy_event(chain, 7, block=20)
+    deploy_event(chain, 8, block=30)
+    watcher = make_watcher()
+    watcher.poll()
+    assert [row.proposal_id for row in ledger.rows()] == [7, 8]
+    assert watcher.metrics.registry.get_sample_value("events_rejected_total") == 1
+
+
+def test_spheron_revoking_the_token_mid_run_stops_the_bot(
+    chain, ledger, emulator, make_watcher, spheron_client_factory
+):
+    deploy_event(chain, 1, block=10)
+    target = SpheronTarget(spheron_client_factory(emulator, token="revoked-token"))
+    with pytest.raises(FatalBotError, match="Spheron refused the access token"):
+        make_watcher(target=target).run()
+
+
+def test_the_loop_keeps_polling_through_outages_and_waits_between_polls(
+    chain, standin, ledger, make_watcher
+):
+    deploy_event(chain, 1, block=10)
+    standin.set_faults(http_500_next=30)
+    watcher = make_watcher()
+    threading.Timer(1.0, watcher.stop.set).start()
+    started = time.monotonic()
+    assert watcher.run() == 0
+    assert 0.9 < time.monotonic() - started < 3
+    assert ledger.get(1) is not None  # the outage passed and the event was recorded
+    polls = sum(
+        watcher.metrics.registry.get_sample_value("polls_total", {"outcome": outcome})
+        for outcome in ("success", "error")
+    )
+    assert 2 <= polls <= 25  # 0.05 s apart for about a second, not a busy loop
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        {"http_500_next": 1000},  # back-off between retries
+        {"rate_limit_next": 1000},  # rate-limit back-off
+        {"daily_limit_next": 1000},  # waiting for the daily quota
+    ],
+    ids=["outage", "rate-limit", "daily-limit"],
+)
+def test_a_stop_request_ends_every_wait_within_a_second(chain, standin, make_watcher, faults):
+    deploy_event(chain, 1, block=10)
+    standin.set_faults(**faults)
+    watcher = make_watcher(backoff_s=30)
+    done = threading.Event()
+    codes = []
+    worker = threading.Thread(target=lambda: (codes.append(watcher.run()), done.set()))
+    worker.start()
+    time.sleep(0.5)
+    stopped_at = time.monotonic()
+    watcher.stop.set()
+    assert done.wait(5)
+    assert time.monotonic() - stopped_at < 1.0
+    assert codes == [0]
 
 
 def test_fatal_error_class_is_distinct(standin):

@@ -31,11 +31,20 @@ def main(argv: list[str] | None = None) -> int:
         "--max-calls-per-sec", type=float, default=3.0, help="server-side limit; 0 turns it off"
     )
     parser.add_argument("--indexing-lag", type=int, default=0, help="blocks the head trails by")
+    parser.add_argument(
+        "--log-index-lag", type=int, default=0, help="blocks getLogs trails the reported head by"
+    )
+    parser.add_argument(
+        "--ignore-paging", action="store_true", help="answer page 1 to every getLogs call"
+    )
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args(argv)
 
     faults = Faults(
-        max_calls_per_sec=args.max_calls_per_sec or None, indexing_lag_blocks=args.indexing_lag
+        max_calls_per_sec=args.max_calls_per_sec or None,
+        indexing_lag_blocks=args.indexing_lag,
+        log_index_lag_blocks=args.log_index_lag,
+        ignore_paging=args.ignore_paging,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

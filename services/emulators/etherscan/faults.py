@@ -30,6 +30,11 @@ class Faults:
     query_timeout_over_blocks: int | None = None
     #: The indexer's head (reported and searched) trails the source's head by this many blocks.
     indexing_lag_blocks: int = 0
+    #: getLogs sees logs only up to this many blocks below the head eth_blockNumber reports
+    #: (a log index that lags its own head).
+    log_index_lag_blocks: int = 0
+    #: getLogs ignores `page` and answers the first page every time.
+    ignore_paging: bool = False
     #: Server-side limit over a sliding 1 s window of answered calls; None: no limit.
     max_calls_per_sec: float | None = None
     #: After this many invalid-key answers, answer "Too many invalid api key attempts".
@@ -46,10 +51,10 @@ class Faults:
                 raise ValueError(f"{field.name} must be an integer >= 0, got {value!r}")
         if not (isinstance(self.slow_s, (int, float)) and self.slow_s >= 0):
             raise ValueError(f"slow_s must be a number >= 0, got {self.slow_s!r}")
-        if not (isinstance(self.indexing_lag_blocks, int) and self.indexing_lag_blocks >= 0):
-            raise ValueError(
-                f"indexing_lag_blocks must be an integer >= 0, got {self.indexing_lag_blocks!r}"
-            )
+        for name in ("indexing_lag_blocks", "log_index_lag_blocks"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value >= 0):
+                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
         for name in ("query_timeout_over_blocks", "invalid_key_lockout_after"):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, int) and value >= 0):

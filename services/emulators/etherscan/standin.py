@@ -212,7 +212,9 @@ class EtherscanStandIn(BackgroundHTTPServer):
         if over is not None and to_block - from_block + 1 > over:
             self._count_fault("query_timeout")
             return notok(messages.QUERY_TIMEOUT)
-        to_block = min(to_block, head)
+        to_block = min(to_block, head - self._faults.log_index_lag_blocks)
+        if self._faults.ignore_paging:
+            page = 1
         logs = (
             self.log_source.logs(from_block, to_block, address, topic0)
             if from_block <= to_block

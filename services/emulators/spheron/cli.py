@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
         kind: type = float
         if spec.name.endswith(("_next", "_status")) or spec.name == "seed":
             kind = int
-        elif spec.name == "path":
+        elif spec.name in ("path", "paging"):
             kind = str
         faults.add_argument(
             f"--{spec.name.replace('_', '-')}", type=kind, default=spec.default, dest=spec.name

@@ -165,15 +165,25 @@ class SpheronEmulator(BackgroundHTTPServer):
         if name == "instance":
             return {"success": True, "instance": state.instance_json(params["instance_id"])}
         if name == "clusters":
-            return state.list_clusters(params["org_id"], *page(query))
+            return state.list_clusters(params["org_id"], *self._page(query))
         if name == "cluster_instances":
-            return state.cluster_instances(params["cluster_id"], *page(query))
+            return state.cluster_instances(params["cluster_id"], *self._page(query))
         if name == "regions":
             return {"regions": list(REGIONS), "totalCount": len(REGIONS)}
-        skip, limit = page(query)
+        skip, limit = self._page(query)
         search = query.get("searchString", [""])[0].lower()
         images = [dict(image) for image in MACHINE_IMAGES if search in image["name"].lower()]
         return {"akashMachineImages": images[skip : skip + limit], "totalCount": len(images)}
+
+    def _page(self, query: Mapping[str, list[str]]) -> tuple[int, int]:
+        """`skip`/`limit` as the fault plan's `paging` mode treats them (lock held)."""
+        skip, limit = page(query)
+        mode = self._faults.plan.paging
+        if mode == "ignore":
+            return 0, 1_000_000
+        if mode == "ignore_skip":
+            return 0, limit
+        return skip, limit
 
     def _serve_plain(
         self, method: str, path: str, query: Mapping[str, list[str]], raw: bytes

@@ -8,6 +8,8 @@ from typing import Any
 
 from services.emulators.spheron.constants import JsonDict
 
+PAGING_MODES = ("honour", "ignore", "ignore_skip")
+
 
 @dataclass(frozen=True)
 class FaultPlan:
@@ -17,7 +19,11 @@ class FaultPlan:
     probability; only requests whose path starts with `path` count. The kinds: `drop` closes the
     connection without answering (the request is not processed); `drop_response` processes the
     request, then closes without answering; `error` answers `error_status`; `delay` waits
-    `delay_s` before handling. A `seed` makes the draws repeatable.
+    `delay_s` before handling (so a delayed create completes after a client that gave up). A
+    `seed` makes the draws repeatable.
+
+    `paging` is how list endpoints treat `skip`/`limit`: `honour` (the API), `ignore` (the whole
+    list every time) or `ignore_skip` (the first `limit` items every time).
     """
 
     error_status: int = 503
@@ -31,8 +37,11 @@ class FaultPlan:
     delay_rate: float = 0.0
     seed: int | None = None
     path: str = ""
+    paging: str = "honour"
 
     def __post_init__(self) -> None:
+        if self.paging not in PAGING_MODES:
+            raise ValueError(f"paging must be one of {', '.join(PAGING_MODES)}")
         if not 500 <= self.error_status <= 599:
             raise ValueError(f"error_status must be a 5xx status, got {self.error_status}")
         for name in ("error_next", "drop_next", "drop_response_next", "delay_next"):
@@ -54,7 +63,9 @@ class FaultPlan:
             raise ValueError(f"unknown fault setting(s): {unknown}; known: {sorted(known)}")
         for name, value in data.items():
             wanted = (int,) if name.endswith(("_next", "_status")) else (int, float)
-            if (name == "seed" and value is None) or (name == "path" and isinstance(value, str)):
+            if (name == "seed" and value is None) or (
+                name in ("path", "paging") and isinstance(value, str)
+            ):
                 continue
             if isinstance(value, bool) or not isinstance(value, wanted):
                 raise ValueError(f"{name} must be a number")
