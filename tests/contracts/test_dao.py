@@ -50,8 +50,12 @@ def test_constructor_rejects_token_without_code(project, deploy_dao, outsider):
         deploy_dao(token=outsider.address)
 
 
-def test_constructor_rejects_token_with_timestamp_clock(project, deploy_dao, deployer):
-    token = deployer.deploy(project.TimestampClockNFT)
+@pytest.mark.parametrize("token_type", ["TimestampClockNFT", "NoClockNFT"])
+def test_constructor_rejects_token_without_block_number_clock(
+    project, deploy_dao, deployer, token_type
+):
+    """A clock in timestamps, or no `clock()` at all, gets the same named error."""
+    token = deployer.deploy(getattr(project, token_type))
     with reverts_with(
         project.SpheronDevsDAO, "SpheronDevsDAOInvalidParameter", parameter="token clock"
     ):
