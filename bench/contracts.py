@@ -28,6 +28,13 @@ MAX_SPEC_BYTES = 8_192
 #: The tutorial's voting window (5 minutes).
 BASELINE_VOTING_PERIOD_S = 300
 
+#: The OpenZeppelin Governor peer counts in blocks (the NFT's clock): votes open in the block after
+#: the proposal and last about as long as `VOTING_PERIOD_S` with 12-second blocks; quorum and
+#: proposal threshold are those of the SpheronDevsDAO under test.
+GOVERNOR_VOTING_DELAY_BLOCKS = 0
+GOVERNOR_VOTING_PERIOD_BLOCKS = VOTING_PERIOD_S // 12
+GOVERNOR_QUORUM_PERCENT = QUORUM_BPS // 100
+
 
 class ChainError(RuntimeError):
     """A benchmark transaction failed (reverted or not mined)."""
@@ -100,6 +107,12 @@ class Chain:
         gas estimation runs at the latest block, so mints must be a block older than that."""
         self.w3.provider.make_request("evm_mine", [])
 
+    def mine_blocks(self, count: int) -> None:
+        """Mine `count` empty blocks in one call (anvil): ends a voting period counted in blocks."""
+        answer = self.w3.provider.make_request("anvil_mine", [hex(count)])
+        if "error" in answer:
+            raise ChainError(f"anvil_mine failed: {answer['error']}")
+
     def _mined(self, tx_hash: bytes, what: str) -> TxReceipt:
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self._timeout_s)
         if receipt["status"] != 1:
@@ -139,6 +152,32 @@ def deploy_spheron(
         sender=owner,
     )
     return DaoContracts(nft, dao)
+
+
+@dataclass(frozen=True)
+class GovernorContracts:
+    """An OpenZeppelin Governor and the executor its proposals call."""
+
+    governor: Contract
+    executor: Contract
+
+
+def deploy_peer_governor(
+    chain: Chain, artifacts: dict[str, Artifact], token: str, owner: str
+) -> GovernorContracts:
+    """PeerGovernor on the votes token at `token` (the module's Governor settings) and the
+    PeerDeployExecutor that only it may call."""
+    governor = chain.deploy(
+        artifacts["PeerGovernor"],
+        token,
+        GOVERNOR_VOTING_DELAY_BLOCKS,
+        GOVERNOR_VOTING_PERIOD_BLOCKS,
+        PROPOSAL_THRESHOLD,
+        GOVERNOR_QUORUM_PERCENT,
+        sender=owner,
+    )
+    executor = chain.deploy(artifacts["PeerDeployExecutor"], governor.address, sender=owner)
+    return GovernorContracts(governor, executor)
 
 
 def deploy_baseline(

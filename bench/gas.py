@@ -13,6 +13,9 @@ Both systems run the same scenario, so their figures compare like for like:
 
 SpheronDevsNFT mints `many_nfts` in one `mint(quantity)` call; the tutorial NFT mints one per
 call, so its holder makes `many_nfts` calls (not measured).
+
+The same run then compares SpheronDevsDAO with OpenZeppelin Governor on one NFT
+(`gas.peer_oz.*`, see `bench.peer_oz`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from bench.contracts import (
     deploy_spheron,
     load_artifacts,
 )
+from bench.peer_oz import PEER_CONTRACTS, measure_peer_oz
 from bench.specs import spec_json
 
 SPHERON_CONTRACTS = ("SpheronDevsNFT", "SpheronDevsDAO")
@@ -49,8 +53,11 @@ _YAY = 0  # TutorialDAO.Vote.YAY
 Scenario = Callable[[Chain, dict[str, Artifact], str, int], dict[str, int]]
 
 
-def measure_gas(rpc_url: str, *, many_nfts: int = 50, spec_bytes: int = 1024) -> dict[str, int]:
-    """`gas.<op>` and `gas.baseline.<op>` for every operation in `OPERATIONS`.
+def measure_gas(
+    rpc_url: str, *, many_nfts: int = 50, spec_bytes: int = 1024
+) -> dict[str, int | float]:
+    """`gas.<op>` and `gas.baseline.<op>` for every operation in `OPERATIONS`, then the
+    `gas.peer_oz.*` figures and ratios of `bench.peer_oz`.
 
     The key names state the default sizes (`many_nfts=50`, `spec_bytes=1024`); other sizes are
     for quick checks only. The node must have unlocked, funded accounts (anvil).
@@ -58,9 +65,9 @@ def measure_gas(rpc_url: str, *, many_nfts: int = 50, spec_bytes: int = 1024) ->
     chain = Chain(rpc_url)
     if len(chain.accounts) < 4:
         raise ChainError(f"the node has {len(chain.accounts)} unlocked accounts; 4 are needed")
-    artifacts = load_artifacts([*SPHERON_CONTRACTS, *BASELINE_CONTRACTS])
+    artifacts = load_artifacts([*SPHERON_CONTRACTS, *BASELINE_CONTRACTS, *PEER_CONTRACTS])
     spec = spec_json(spec_bytes)
-    figures: dict[str, int] = {}
+    figures: dict[str, int | float] = {}
     scenarios: tuple[tuple[str, Scenario], ...] = (
         ("gas.", _spheron_scenario),
         ("gas.baseline.", _baseline_scenario),
@@ -68,6 +75,7 @@ def measure_gas(rpc_url: str, *, many_nfts: int = 50, spec_bytes: int = 1024) ->
     for prefix, scenario in scenarios:
         for operation, gas in scenario(chain, artifacts, spec, many_nfts).items():
             figures[prefix + operation] = gas
+    figures.update(measure_peer_oz(chain, artifacts, spec_bytes=spec_bytes, many_nfts=many_nfts))
     return figures
 
 

@@ -1,11 +1,15 @@
 """The project's targets, checked against the figures (reported as met/missed, never enforced),
-and the printed table."""
+and the printed tables."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from bench.peer_oz import OPERATIONS as PEER_OPERATIONS
+from bench.peer_oz import PREFIX as PEER_PREFIX
+from bench.peer_oz import VARIANTS as PEER_VARIANTS
 
 Results = Mapping[str, Any]
 
@@ -157,13 +161,54 @@ def format_value(value: Any) -> str:
 
 def format_table(rows: list[Row]) -> str:
     """A plain-text table: metric, value, target, vs baseline, status."""
-    header = Row("metric", "value", "target", "vs baseline", "status")
-    table = [header, *rows]
-    widths = [max(len(getattr(row, field)) for row in table) for field in Row.__dataclass_fields__]
-    aligns = ["<", ">", "<", ">", "<"]
+    header = ("metric", "value", "target", "vs baseline", "status")
+    cells = [[getattr(row, field) for field in Row.__dataclass_fields__] for row in rows]
+    return _render(header, cells, "<><><")
 
-    def line(row: Row) -> str:
-        cells = [getattr(row, field) for field in Row.__dataclass_fields__]
+
+#: What each `gas.peer_oz` operation is, for the printed table.
+PEER_LABELS: dict[str, str] = {
+    "propose_1kb": "propose, 1 KB spec",
+    "vote_first_1nft": "first vote on a proposal, 1 NFT",
+    "vote_first_50nft": "first vote on a proposal, 50 NFTs",
+    "vote_later_1nft": "later vote, 1 NFT",
+    "vote_later_50nft": "later vote, 50 NFTs",
+    "execute_1kb": "execute, 1 KB spec",
+    "lifecycle_1vote": "propose + 1 vote + execute",
+    "lifecycle_10votes": "propose + 10 votes + execute",
+}
+
+
+def format_peer_table(results: Results) -> str:
+    """This project beside OpenZeppelin Governor (`gas.peer_oz.*`): one row per operation, with
+    the Governor carrying the JSON in calldata and in the description, and this project's figure
+    as a fraction of each."""
+    header = (
+        "gas vs OpenZeppelin Governor",
+        "this project",
+        "Governor, JSON in calldata",
+        "this ÷ it",
+        "Governor, JSON in description",
+        "this ÷ it",
+    )
+    rows = []
+    for op in PEER_OPERATIONS:
+        row = [PEER_LABELS[op], format_value(results.get(f"{PEER_PREFIX}spheron.{op}"))]
+        for variant in PEER_VARIANTS:
+            ratio = results.get(f"{PEER_PREFIX}ratio.{variant}.{op}")
+            row.append(format_value(results.get(f"{PEER_PREFIX}{variant}.{op}")))
+            row.append("" if ratio is None else f"{ratio:.1%}")
+        rows.append(row)
+    return _render(header, rows, "<>>>>>")
+
+
+def _render(header: Sequence[str], rows: Sequence[Sequence[str]], aligns: str) -> str:
+    """Columns padded to their widest cell (`aligns`: one `<` or `>` per column), a rule under
+    the header."""
+    table = [header, *rows]
+    widths = [max(len(row[column]) for row in table) for column in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
         return "  ".join(
             f"{cell:{align}{width}}"
             for cell, align, width in zip(cells, aligns, widths, strict=True)

@@ -1,8 +1,9 @@
 """`python -m bench.run` (`make bench`): gas, backfill and latency figures.
 
 Writes `bench/results.json` (flat metric keys, plus `machine`, `date`, `targets` and, if a section
-failed, `errors`) and prints a table with each target met or missed. Targets are reported, never
-enforced: the exit code is non-zero only when a benchmark could not run.
+failed, `errors`) and prints a table with each target met or missed, then the gas beside
+OpenZeppelin Governor. Targets are reported, never enforced: the exit code is non-zero only when a
+benchmark could not run.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from bench.backfill import measure_backfill
 from bench.gas import measure_gas
 from bench.latency import measure_latency
 from bench.machine import machine_info, now_utc
-from bench.report import evaluate, format_table, target_summary
+from bench.report import evaluate, format_peer_table, format_table, target_summary
 from services.localchain import Anvil
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
@@ -78,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     print()
     print(format_table(evaluate(results)))
+    print()
+    print(format_peer_table(results))
     print(f"\nmachine: {results['machine']}  date: {results['date']}")
     print(f"written to {args.out}")
     return 1 if errors else 0

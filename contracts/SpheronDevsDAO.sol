@@ -2,9 +2,11 @@
 pragma solidity 0.8.28;
 
 import {IERC5805} from "@openzeppelin/contracts/interfaces/IERC5805.sol";
+import {IERC6372} from "@openzeppelin/contracts/interfaces/IERC6372.sol";
 import {IERC721} from "@openzeppelin/contracts/interfaces/IERC721.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {ISpheronDevsDAO} from "./interfaces/ISpheronDevsDAO.sol";
 
 /**
  * @title SpheronDevsDAO
@@ -24,27 +26,13 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
  * logs), bound by its keccak256 hash in storage, and given again as calldata to {executeProposal},
  * which checks it against the hash before emitting it in {DeployEvent}. Each proposal uses two storage
  * slots: the spec hash, and one packed slot for timing, quorum, tallies and status.
+ *
+ * Types, errors, events and the NatSpec of every function are in {ISpheronDevsDAO}.
  */
-contract SpheronDevsDAO {
+contract SpheronDevsDAO is ISpheronDevsDAO {
     /*//////////////////////////////////////////////////////////////
                                  TYPES
     //////////////////////////////////////////////////////////////*/
-
-    /// @notice Vote options, numbered as in OpenZeppelin Governor.
-    enum VoteType {
-        Against,
-        For,
-        Abstain
-    }
-
-    /// @notice Proposal states. There is no Pending state: voting opens at creation, because the
-    /// snapshot is the block before creation.
-    enum ProposalState {
-        Active,
-        Defeated,
-        Succeeded,
-        Executed
-    }
 
     /// @dev One storage slot (240 bits). Votes are uint32: up to 4,294,967,295 tokens.
     struct ProposalCore {
@@ -58,107 +46,26 @@ contract SpheronDevsDAO {
         bool passed;
     }
 
-    /// @notice Everything known about a proposal, as returned by {getProposal}.
-    struct ProposalView {
-        bytes32 specHash;
-        uint256 snapshot;
-        uint256 deadline;
-        uint256 quorum;
-        uint256 forVotes;
-        uint256 againstVotes;
-        uint256 abstainVotes;
-        bool executed;
-        bool passed;
-    }
-
-    /*//////////////////////////////////////////////////////////////
-                                 ERRORS
-    //////////////////////////////////////////////////////////////*/
-
-    /// @notice A constructor parameter is out of range (`parameter` names it).
-    error SpheronDevsDAOInvalidParameter(string parameter);
-
-    /// @notice No proposal has id `proposalId`.
-    error SpheronDevsDAONonexistentProposal(uint256 proposalId);
-
-    /// @notice `account` had `votes` at the snapshot but `threshold` are needed to propose.
-    error SpheronDevsDAOInsufficientVotingPower(address account, uint256 votes, uint256 threshold);
-
-    /// @notice `account` holds no membership token.
-    error SpheronDevsDAONotMember(address account);
-
-    /// @notice The proposal spec is empty.
-    error SpheronDevsDAOEmptySpec();
-
-    /// @notice The proposal spec is `size` bytes long; at most `maxSize` are allowed.
-    error SpheronDevsDAOSpecTooLarge(uint256 size, uint256 maxSize);
-
-    /// @notice The JSON given to {executeProposal} is not the one proposal `proposalId` was created with.
-    error SpheronDevsDAOSpecMismatch(uint256 proposalId);
-
-    /// @notice Voting on `proposalId` closed at `deadline`.
-    error SpheronDevsDAOVotingClosed(uint256 proposalId, uint256 deadline);
-
-    /// @notice Voting on `proposalId` is open until `deadline`; it cannot be executed yet.
-    error SpheronDevsDAOVotingNotEnded(uint256 proposalId, uint256 deadline);
-
-    /// @notice `voter` already voted on `proposalId`.
-    error SpheronDevsDAOAlreadyVoted(uint256 proposalId, address voter);
-
-    /// @notice `voter` had no voting power at the proposal's snapshot.
-    error SpheronDevsDAONoVotingPower(uint256 proposalId, address voter);
-
-    /// @notice `support` is not a {VoteType}.
-    error SpheronDevsDAOInvalidVoteType(uint8 support);
-
-    /// @notice `proposalId` was already executed.
-    error SpheronDevsDAOAlreadyExecuted(uint256 proposalId);
-
-    /*//////////////////////////////////////////////////////////////
-                                 EVENTS
-    //////////////////////////////////////////////////////////////*/
-
-    /// @notice A proposal to deploy `spheronInstanceJson` was created. Votes count at `snapshot`
-    /// (a block number) and are accepted until `deadline` (a timestamp).
-    event ProposalCreated(
-        uint256 indexed proposalId,
-        address indexed proposer,
-        uint256 snapshot,
-        uint256 deadline,
-        bytes32 specHash,
-        string spheronInstanceJson
-    );
-
-    /// @notice `voter` cast `weight` votes of type `support` ({VoteType}) on `proposalId`.
-    event VoteCast(address indexed voter, uint256 indexed proposalId, uint8 support, uint256 weight);
-
-    /// @notice `proposalId` was executed; `passed` tells whether it was deployed.
-    event ProposalExecuted(uint256 indexed proposalId, bool passed);
-
-    /// @notice Deploy the instance described by `spheronInstanceJson` (the exact JSON voted on).
-    /// `msg` is always "Deploy". Emitted once per passed proposal, by {executeProposal}.
-    event DeployEvent(uint256 indexed proposalId, address indexed _from, string msg, string spheronInstanceJson);
-
     /*//////////////////////////////////////////////////////////////
                                  STORAGE
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice The membership token (checkpointed votes, ERC-721 balances).
+    /// @inheritdoc ISpheronDevsDAO
     IERC5805 public immutable token;
 
-    /// @notice Seconds during which a new proposal accepts votes.
+    /// @inheritdoc ISpheronDevsDAO
     uint256 public immutable votingPeriod;
 
-    /// @notice Quorum as a fraction of the supply at the snapshot, in basis points (1..10000).
+    /// @inheritdoc ISpheronDevsDAO
     uint256 public immutable quorumBps;
 
-    /// @notice Votes at the snapshot needed to create a proposal (at least 1).
+    /// @inheritdoc ISpheronDevsDAO
     uint256 public immutable proposalThreshold;
 
-    /// @notice Maximum length of a proposal's JSON in bytes.
+    /// @inheritdoc ISpheronDevsDAO
     uint256 public immutable maxSpecBytes;
 
-    /// @notice Block in which this DAO was deployed: where log scanners can start.
+    /// @inheritdoc ISpheronDevsDAO
     uint256 public immutable deploymentBlock;
 
     /// @dev Id of the next proposal. Ids start at 1, and the counter is never zero, so creating a
@@ -190,7 +97,7 @@ contract SpheronDevsDAO {
     ) {
         if (address(token_).code.length == 0) revert SpheronDevsDAOInvalidParameter("token");
         // Snapshots are block numbers (read without a call to the token in createProposal).
-        if (token_.clock() != block.number) revert SpheronDevsDAOInvalidParameter("token clock");
+        if (!_clockIsBlockNumber(token_)) revert SpheronDevsDAOInvalidParameter("token clock");
         if (votingPeriod_ == 0 || votingPeriod_ > type(uint32).max) {
             revert SpheronDevsDAOInvalidParameter("votingPeriod");
         }
@@ -209,12 +116,7 @@ contract SpheronDevsDAO {
                                  PROPOSE
     //////////////////////////////////////////////////////////////*/
 
-    /**
-     * @notice Proposes deploying `spheronInstanceJson`. The caller needs `proposalThreshold` votes at
-     * the snapshot (the previous block). Validate the JSON off-chain first: the contract checks only
-     * its size, and binds it by hash.
-     * @return proposalId The new proposal's id.
-     */
+    /// @inheritdoc ISpheronDevsDAO
     function createProposal(string calldata spheronInstanceJson) external returns (uint256 proposalId) {
         uint256 size = bytes(spheronInstanceJson).length;
         if (size == 0) revert SpheronDevsDAOEmptySpec();
@@ -251,12 +153,7 @@ contract SpheronDevsDAO {
                                   VOTE
     //////////////////////////////////////////////////////////////*/
 
-    /**
-     * @notice Casts the caller's votes at the proposal's snapshot on `proposalId`: `support` is
-     * 0 = Against, 1 = For, 2 = Abstain. One vote per address per proposal, while voting is open.
-     * Gas does not depend on the number of tokens held.
-     * @return weight The number of votes cast.
-     */
+    /// @inheritdoc ISpheronDevsDAO
     function voteOnProposal(uint256 proposalId, uint8 support) external returns (uint256 weight) {
         ProposalCore memory p = _existingProposal(proposalId);
         if (block.timestamp > p.deadline) revert SpheronDevsDAOVotingClosed(proposalId, p.deadline);
@@ -284,12 +181,7 @@ contract SpheronDevsDAO {
                                  EXECUTE
     //////////////////////////////////////////////////////////////*/
 
-    /**
-     * @notice Closes `proposalId` after its deadline: marks it executed and, if it passed, emits
-     * {DeployEvent} with `spheronInstanceJson`, which must be the exact JSON the proposal was created
-     * with (read it from {ProposalCreated}). Always emits {ProposalExecuted}. Members only; once.
-     * @return passed Whether quorum was reached and For > Against.
-     */
+    /// @inheritdoc ISpheronDevsDAO
     function executeProposal(uint256 proposalId, string calldata spheronInstanceJson)
         external
         returns (bool passed)
@@ -315,7 +207,7 @@ contract SpheronDevsDAO {
                                   VIEWS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice The state of `proposalId`. Reverts for an unknown id.
+    /// @inheritdoc ISpheronDevsDAO
     function state(uint256 proposalId) external view returns (ProposalState) {
         ProposalCore memory p = _existingProposal(proposalId);
         if (p.executed) return p.passed ? ProposalState.Executed : ProposalState.Defeated;
@@ -323,7 +215,7 @@ contract SpheronDevsDAO {
         return _passed(p) ? ProposalState.Succeeded : ProposalState.Defeated;
     }
 
-    /// @notice Everything stored about `proposalId`. Reverts for an unknown id.
+    /// @inheritdoc ISpheronDevsDAO
     function getProposal(uint256 proposalId) external view returns (ProposalView memory) {
         ProposalCore memory p = _existingProposal(proposalId);
         return ProposalView({
@@ -339,18 +231,17 @@ contract SpheronDevsDAO {
         });
     }
 
-    /// @notice Votes needed for `proposalId` to pass: `quorumBps` of the token supply at its snapshot,
-    /// rounded up, at least one. For and Abstain votes count toward it. Reverts for an unknown id.
+    /// @inheritdoc ISpheronDevsDAO
     function quorum(uint256 proposalId) external view returns (uint256) {
         return _existingProposal(proposalId).quorum;
     }
 
-    /// @notice Number of proposals created; ids run from 1 to `numProposals()`.
+    /// @inheritdoc ISpheronDevsDAO
     function numProposals() external view returns (uint256) {
         return _nextProposalId - 1;
     }
 
-    /// @notice Whether `account` voted on `proposalId`. Reverts for an unknown id.
+    /// @inheritdoc ISpheronDevsDAO
     function hasVoted(uint256 proposalId, address account) external view returns (bool) {
         _existingProposal(proposalId);
         return _hasVoted[proposalId][account];
@@ -369,5 +260,13 @@ contract SpheronDevsDAO {
 
     function _passed(ProposalCore memory p) private pure returns (bool) {
         return p.forVotes > p.againstVotes && uint256(p.forVotes) + p.abstainVotes >= p.quorum;
+    }
+
+    /// @dev Whether `token_.clock()` is the current block number. A low-level call, so that a token
+    /// without `clock()` (the call reverts, or a fallback answers something else) is refused with
+    /// {SpheronDevsDAOInvalidParameter} rather than a revert without data.
+    function _clockIsBlockNumber(IERC5805 token_) private view returns (bool) {
+        (bool success, bytes memory answer) = address(token_).staticcall(abi.encodeCall(IERC6372.clock, ()));
+        return success && answer.length == 32 && abi.decode(answer, (uint256)) == block.number;
     }
 }

@@ -1,6 +1,8 @@
 """The DAO's `DeployEvent` log: its raw shape as read from a log source, and its ABI decoding.
 
-Solidity declaration (indexed arguments go to topics, the two strings to ABI-encoded data):
+The event comes from `SpheronDevsDAO`'s compiled ABI (Ape's build, `.build/__local__.json` in the
+project folder, read once on first use without Ape or a network): its topic is the keccak256 of
+the signature found there. Indexed arguments go to topics, the two strings to ABI-encoded data:
 
     event DeployEvent(uint256 indexed proposalId, address indexed _from, string msg,
                       string spheronInstanceJson);
@@ -8,15 +10,21 @@ Solidity declaration (indexed arguments go to topics, the two strings to ABI-enc
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 from eth_abi import decode, encode
 from eth_abi.exceptions import DecodingError
 from eth_utils import keccak, to_checksum_address
 
-DEPLOY_EVENT_SIGNATURE = "DeployEvent(uint256,address,string,string)"
-DEPLOY_EVENT_TOPIC0 = "0x" + keccak(text=DEPLOY_EVENT_SIGNATURE).hex()
+#: Ape's compiled project, relative to the project folder.
+BUILD_FILE = Path(".build") / "__local__.json"
+
+#: (type, indexed) of each DeployEvent input, in order: the layout this module decodes.
+_DECODED_LAYOUT = (("uint256", True), ("address", True), ("string", False), ("string", False))
 
 _TOPIC_HEX_CHARS = 64
 _ADDRESS_BYTES = 20
@@ -31,6 +39,53 @@ def checksum_address(address: str | bytes) -> str:
 
 class EventDecodeError(ValueError):
     """A log is not a well-formed `DeployEvent`; the message names the reason."""
+
+
+class ContractBuildError(RuntimeError):
+    """The compiled contracts are missing, unreadable, or their `DeployEvent` is not the one
+    this module decodes; the message says what to do."""
+
+
+def deploy_event_abi(project_root: Path | None = None) -> dict[str, Any]:
+    """The `DeployEvent` entry of `SpheronDevsDAO`'s ABI in the project's build (the project is
+    the working directory, as for Ape, unless `project_root` is given)."""
+    path = (Path.cwd() if project_root is None else project_root) / BUILD_FILE
+    try:
+        build = json.loads(path.read_text(encoding="utf-8"))
+        abi = build["contractTypes"]["SpheronDevsDAO"]["abi"]
+    except FileNotFoundError:
+        raise ContractBuildError(
+            f"{path} not found: compile the contracts first (`ape compile`, or `make install`, "
+            "in the project folder)"
+        ) from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ContractBuildError(
+            f"cannot read SpheronDevsDAO's ABI from {path}: {error!r}"
+        ) from None
+    events = [
+        item for item in abi if item.get("type") == "event" and item.get("name") == "DeployEvent"
+    ]
+    if len(events) != 1:
+        raise ContractBuildError(
+            f"SpheronDevsDAO in {path} has {len(events)} DeployEvent events, not 1"
+        )
+    [event] = events
+    layout = tuple((item["type"], bool(item.get("indexed"))) for item in event["inputs"])
+    if layout != _DECODED_LAYOUT:
+        raise ContractBuildError(
+            f"SpheronDevsDAO's DeployEvent in {path} has inputs (type, indexed) {layout}; "
+            f"this decoder reads {_DECODED_LAYOUT}"
+        )
+    return event
+
+
+@lru_cache(maxsize=1)
+def deploy_event_topic0() -> str:
+    """topic0 of `DeployEvent` (0x-prefixed lowercase hex): the keccak256 of its signature in the
+    compiled ABI, read on the first call. Raises ContractBuildError if the build is missing."""
+    event = deploy_event_abi()
+    signature = f"{event['name']}({','.join(item['type'] for item in event['inputs'])})"
+    return "0x" + keccak(text=signature).hex()
 
 
 @dataclass(frozen=True)
@@ -99,9 +154,10 @@ def decode_deploy_event(log: RawLog) -> DeployEventRecord:
     """Decode a `DeployEvent` log; raise `EventDecodeError` naming what is wrong with it."""
     if not log.topics:
         raise EventDecodeError("log has no topics, so it is not a DeployEvent")
-    if log.topics[0].lower() != DEPLOY_EVENT_TOPIC0:
+    topic0 = deploy_event_topic0()
+    if log.topics[0].lower() != topic0:
         raise EventDecodeError(
-            f"topic0 {log.topics[0][:80]!r} is not the DeployEvent topic {DEPLOY_EVENT_TOPIC0}"
+            f"topic0 {log.topics[0][:80]!r} is not the DeployEvent topic {topic0}"
         )
     if len(log.topics) != 3:
         raise EventDecodeError(
@@ -148,7 +204,7 @@ def encode_deploy_event(
         raise ValueError(f"proposal id {proposal_id} does not fit in uint256")
     sender_bytes = bytes.fromhex(checksum_address(sender)[2:])
     topics = (
-        DEPLOY_EVENT_TOPIC0,
+        deploy_event_topic0(),
         "0x" + proposal_id.to_bytes(32, "big").hex(),
         "0x" + sender_bytes.rjust(32, b"\x00").hex(),
     )

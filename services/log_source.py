@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from services.etherscan import EtherscanClient, LogBatch, iter_deploy_logs, within
-from services.events import DEPLOY_EVENT_TOPIC0, RawLog, checksum_address
+from services.events import RawLog, checksum_address, deploy_event_topic0
 
 ProgressCallback = Callable[[int, int, int], None]
 
@@ -45,6 +45,7 @@ class EtherscanLogSource:
         self._client = client
         self._dao_address = dao_address
         self._page_size = page_size
+        self._topic0 = deploy_event_topic0()  # read now: a missing build stops the bot at start
 
     def head(self) -> int:
         """Etherscan's indexed head: logs are read from the same source as the head."""
@@ -56,7 +57,7 @@ class EtherscanLogSource:
         return iter_deploy_logs(
             self._client,
             self._dao_address,
-            DEPLOY_EVENT_TOPIC0,
+            self._topic0,
             from_block,
             to_block,
             page_size=self._page_size,
@@ -79,6 +80,7 @@ class RpcLogSource:
         self._request = request
         self._dao_address = dao_address
         self._max_range = max_range
+        self._topic0 = deploy_event_topic0()  # read now: a missing build stops the bot at start
 
     def head(self) -> int:
         return _quantity(self._call("eth_blockNumber", []))
@@ -104,7 +106,7 @@ class RpcLogSource:
                     [
                         {
                             "address": self._dao_address,
-                            "topics": [DEPLOY_EVENT_TOPIC0],
+                            "topics": [self._topic0],
                             "fromBlock": hex(low),
                             "toBlock": hex(high),
                         }

@@ -4,7 +4,8 @@
   ``SpheronDevsDAO`` (their own errors and the OpenZeppelin ones they inherit); a test compares the
   table with the compiled contract types, so a new error cannot be forgotten.
 - :func:`decode_revert_data` decodes raw revert data against error ABIs (plus ``Error(string)``
-  and ``Panic(uint256)``) into a :class:`DecodedRevert`.
+  and ``Panic(uint256)``) into a :class:`DecodedRevert`; :func:`raw_revert_data` finds that data
+  in a revert Ape left undecoded.
 - :func:`explain` turns a :class:`DecodedRevert` or an exception Ape raises (decoded custom errors,
   reverts, insufficient funds, wrong passphrase, unknown network, unreachable node) into such a
   line, or returns ``None`` for anything it does not recognise.
@@ -371,7 +372,7 @@ def _explain_revert(exc: Any, context: RevertContext) -> str:
     if abi is not None and getattr(abi, "type", None) == "error":
         return describe_custom_error(abi.name, dict(getattr(exc, "inputs", {}) or {}), context)
     # Ape did not decode it (it misses some encodings of the data): decode it here.
-    data = _raw_revert_data(exc)
+    data = raw_revert_data(exc)
     if data and (decoded := decode_revert_data(data, _error_abis_of(exc))) is not None:
         return describe_custom_error(decoded.name, decoded.args_by_name, context)
     message = _first_line(str(getattr(exc, "message", "") or exc))
@@ -386,7 +387,7 @@ _BYTES_REPR_RE = re.compile(r"""b(?:'.*'|".*")""", re.DOTALL)
 _HEX_DATA_RE = re.compile(r"0x(?:[0-9a-fA-F]{2}){4,}")
 
 
-def _raw_revert_data(exc: Any) -> bytes | None:
+def raw_revert_data(exc: Any) -> bytes | None:
     """The revert data of an Ape ``ContractLogicError``, wherever the provider left it: the
     underlying web3 error's ``data``, a ``0x`` hex message, or a message that is the ``repr`` of
     the bytes (Ape's test provider)."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-import ape
 import pytest
 
 NFT_PRICE = 10**16  # 0.01 ether, as in the tutorial system
@@ -180,8 +179,3 @@ def end_voting(chain) -> Callable:
         chain.mine()
 
     return _end
-
-
-@pytest.fixture
-def reverts():
-    return ape.reverts

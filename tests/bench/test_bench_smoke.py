@@ -11,7 +11,17 @@ from bench.backfill import SPHERON_EXCLUDED, measure_backfill
 from bench.gas import OPERATIONS, measure_gas
 from bench.latency import measure_latency, percentile
 from bench.machine import cpu_model, machine_info
-from bench.report import METRICS, MISSED, NOT_MEASURED, TARGETS, evaluate, format_table
+from bench.peer_oz import OPERATIONS as PEER_OPERATIONS
+from bench.peer_oz import SYSTEMS, VARIANTS
+from bench.report import (
+    METRICS,
+    MISSED,
+    NOT_MEASURED,
+    TARGETS,
+    evaluate,
+    format_peer_table,
+    format_table,
+)
 from bench.specs import spec_json
 from services.localchain import Anvil
 from services.spec import canonical_json, parse_spec
@@ -29,12 +39,29 @@ def test_spec_json_is_a_valid_canonical_spec_of_the_exact_size():
         spec_json(20)
 
 
-def test_gas_reports_every_operation_for_both_systems():
+def test_gas_reports_every_operation_for_every_system_and_the_governor_ratios():
     with Anvil() as node:
-        figures = measure_gas(node.url, many_nfts=2, spec_bytes=400)
-    expected = {f"gas.{op}" for op in OPERATIONS} | {f"gas.baseline.{op}" for op in OPERATIONS}
-    assert set(figures) == expected
-    assert all(isinstance(gas, int) and gas > 0 for gas in figures.values())
+        figures = measure_gas(node.url, many_nfts=3, spec_bytes=400)
+    gas = {f"gas.{op}" for op in OPERATIONS} | {f"gas.baseline.{op}" for op in OPERATIONS}
+    gas |= {f"gas.peer_oz.{system}.{op}" for system in SYSTEMS for op in PEER_OPERATIONS}
+    ratios = {f"gas.peer_oz.ratio.{variant}.{op}" for variant in VARIANTS for op in PEER_OPERATIONS}
+    assert set(figures) == gas | ratios
+    assert all(isinstance(figures[key], int) and figures[key] > 0 for key in gas)
+    assert all(isinstance(figures[key], float) and figures[key] > 0 for key in ratios)
+    lifecycle = [figures[f"gas.peer_oz.{system}.lifecycle_1vote"] for system in SYSTEMS]
+    assert figures["gas.peer_oz.ratio.governor_calldata.lifecycle_1vote"] == round(
+        lifecycle[0] / lifecycle[1], 4
+    )
+    table = format_peer_table(figures)
+    assert table.count("\n") == 1 + len(PEER_OPERATIONS)
+    assert f"{figures['gas.peer_oz.governor_calldata.lifecycle_1vote']:,}" in table
+
+
+def test_peer_table_shows_missing_figures_as_not_measured():
+    table = format_peer_table({"gas.peer_oz.spheron.propose_1kb": 119_000})
+    propose = next(line for line in table.splitlines() if line.startswith("propose"))
+    assert "119,000" in propose
+    assert "not measured" in propose
 
 
 def test_backfill_reports_throughput_calls_and_memory():

@@ -3,11 +3,11 @@ defects as regression tests."""
 
 import json
 
-import ape
 import pytest
 from eth_utils import keccak
 
 from tests.conftest import MAX_SPEC_BYTES, NFT_PRICE, SMALL_SPEC, VOTING_PERIOD
+from tests.contracts.reverts import reverts_with
 
 AGAINST, FOR, ABSTAIN = 0, 1, 2
 ACTIVE, DEFEATED, SUCCEEDED, EXECUTED = 0, 1, 2, 3
@@ -39,19 +39,25 @@ def test_constructor_sets_parameters(dao, nft, chain):
     ],
 )
 def test_constructor_rejects_invalid_parameters(project, deploy_dao, overrides, parameter):
-    with ape.reverts(project.SpheronDevsDAO.SpheronDevsDAOInvalidParameter, parameter=parameter):
+    with reverts_with(
+        project.SpheronDevsDAO, "SpheronDevsDAOInvalidParameter", parameter=parameter
+    ):
         deploy_dao(**overrides)
 
 
 def test_constructor_rejects_token_without_code(project, deploy_dao, outsider):
-    with ape.reverts(project.SpheronDevsDAO.SpheronDevsDAOInvalidParameter, parameter="token"):
+    with reverts_with(project.SpheronDevsDAO, "SpheronDevsDAOInvalidParameter", parameter="token"):
         deploy_dao(token=outsider.address)
 
 
-def test_constructor_rejects_token_with_timestamp_clock(project, deploy_dao, deployer):
-    token = deployer.deploy(project.TimestampClockNFT)
-    with ape.reverts(
-        project.SpheronDevsDAO.SpheronDevsDAOInvalidParameter, parameter="token clock"
+@pytest.mark.parametrize("token_type", ["TimestampClockNFT", "NoClockNFT"])
+def test_constructor_rejects_token_without_block_number_clock(
+    project, deploy_dao, deployer, token_type
+):
+    """A clock in timestamps, or no `clock()` at all, gets the same named error."""
+    token = deployer.deploy(getattr(project, token_type))
+    with reverts_with(
+        project.SpheronDevsDAO, "SpheronDevsDAOInvalidParameter", parameter="token clock"
     ):
         deploy_dao(token=token)
 
@@ -91,15 +97,17 @@ def test_proposal_ids_are_sequential(dao, members, make_proposal):
 
 
 def test_non_member_cannot_propose(dao, members, outsider):
-    with ape.reverts(
-        dao.SpheronDevsDAOInsufficientVotingPower, account=outsider.address, votes=0, threshold=1
+    with reverts_with(
+        dao, "SpheronDevsDAOInsufficientVotingPower", account=outsider.address, votes=0, threshold=1
     ):
         dao.createProposal(SMALL_SPEC, sender=outsider)
 
 
 def test_threshold_counts_votes_at_snapshot(deploy_dao, members, alice, carol):
     dao = deploy_dao(threshold=2)
-    with ape.reverts(dao.SpheronDevsDAOInsufficientVotingPower, votes=1, threshold=2):
+    with reverts_with(
+        dao, "SpheronDevsDAOInsufficientVotingPower", account=carol.address, votes=1, threshold=2
+    ):
         dao.createProposal(SMALL_SPEC, sender=carol)
     dao.createProposal(SMALL_SPEC, sender=alice)
     assert dao.numProposals() == 1
@@ -113,20 +121,20 @@ def test_snapshot_is_the_block_before_the_proposal(dao, mint, outsider, chain):
 
 
 def test_empty_spec_is_rejected(dao, members):
-    with ape.reverts(dao.SpheronDevsDAOEmptySpec):
+    with reverts_with(dao, "SpheronDevsDAOEmptySpec"):
         dao.createProposal("", sender=members[0])
 
 
 def test_oversized_spec_is_rejected(deploy_dao, members):
     dao = deploy_dao(max_spec_bytes=100)
     dao.createProposal("x" * 100, sender=members[0])
-    with ape.reverts(dao.SpheronDevsDAOSpecTooLarge, size=101, maxSize=100):
+    with reverts_with(dao, "SpheronDevsDAOSpecTooLarge", size=101, maxSize=100):
         dao.createProposal("x" * 101, sender=members[0])
 
 
 def test_spec_size_is_counted_in_utf8_bytes(deploy_dao, members):
     dao = deploy_dao(max_spec_bytes=10)
-    with ape.reverts(dao.SpheronDevsDAOSpecTooLarge, size=12, maxSize=10):
+    with reverts_with(dao, "SpheronDevsDAOSpecTooLarge", size=12, maxSize=10):
         dao.createProposal("ééééé" + "xx", sender=members[0])  # 7 characters, 12 bytes
 
 
@@ -158,19 +166,19 @@ def test_vote_twice_reverts(dao, members, make_proposal):
     alice = members[0]
     pid = make_proposal(alice)
     dao.voteOnProposal(pid, FOR, sender=alice)
-    with ape.reverts(dao.SpheronDevsDAOAlreadyVoted, proposalId=pid, voter=alice.address):
+    with reverts_with(dao, "SpheronDevsDAOAlreadyVoted", proposalId=pid, voter=alice.address):
         dao.voteOnProposal(pid, AGAINST, sender=alice)
 
 
 def test_invalid_vote_type_reverts(dao, members, make_proposal):
     pid = make_proposal(members[0])
-    with ape.reverts(dao.SpheronDevsDAOInvalidVoteType, support=3):
+    with reverts_with(dao, "SpheronDevsDAOInvalidVoteType", support=3):
         dao.voteOnProposal(pid, 3, sender=members[0])
 
 
 def test_outsider_has_no_voting_power(dao, members, make_proposal, outsider):
     pid = make_proposal(members[0])
-    with ape.reverts(dao.SpheronDevsDAONoVotingPower, proposalId=pid, voter=outsider.address):
+    with reverts_with(dao, "SpheronDevsDAONoVotingPower", proposalId=pid, voter=outsider.address):
         dao.voteOnProposal(pid, FOR, sender=outsider)
 
 
@@ -179,7 +187,7 @@ def test_regression_buy_after_snapshot_adds_nothing(dao, members, make_proposal,
     alice = members[0]
     pid = make_proposal(alice)
     mint(outsider, 5)
-    with ape.reverts(dao.SpheronDevsDAONoVotingPower):
+    with reverts_with(dao, "SpheronDevsDAONoVotingPower", proposalId=pid, voter=outsider.address):
         dao.voteOnProposal(pid, FOR, sender=outsider)
     mint(alice, 5)
     receipt = dao.voteOnProposal(pid, FOR, sender=alice)
@@ -193,7 +201,7 @@ def test_regression_transfer_and_revote(dao, nft, members, make_proposal, outsid
     dao.voteOnProposal(pid, FOR, sender=alice)
     for token_id in (1, 2, 3):
         nft.transferFrom(alice, outsider, token_id, sender=alice)
-    with ape.reverts(dao.SpheronDevsDAONoVotingPower):
+    with reverts_with(dao, "SpheronDevsDAONoVotingPower", proposalId=pid, voter=outsider.address):
         dao.voteOnProposal(pid, FOR, sender=outsider)
     for token_id in (1, 2, 3):
         nft.transferFrom(outsider, bob, token_id, sender=outsider)
@@ -207,7 +215,7 @@ def test_regression_vote_after_deadline(dao, members, make_proposal, end_voting)
     pid = make_proposal(alice)
     deadline = dao.getProposal(pid).deadline
     end_voting()
-    with ape.reverts(dao.SpheronDevsDAOVotingClosed, proposalId=pid, deadline=deadline):
+    with reverts_with(dao, "SpheronDevsDAOVotingClosed", proposalId=pid, deadline=deadline):
         dao.voteOnProposal(pid, FOR, sender=alice)
 
 
@@ -259,9 +267,9 @@ def test_execute_requires_the_exact_json(dao, members, make_proposal, end_voting
     dao.voteOnProposal(pid, FOR, sender=alice)
     end_voting()
     tampered = json.dumps(json.loads(SMALL_SPEC) | {"clusterName": "miner"})
-    with ape.reverts(dao.SpheronDevsDAOSpecMismatch, proposalId=pid):
+    with reverts_with(dao, "SpheronDevsDAOSpecMismatch", proposalId=pid):
         dao.executeProposal(pid, tampered, sender=alice)
-    with ape.reverts(dao.SpheronDevsDAOSpecMismatch):
+    with reverts_with(dao, "SpheronDevsDAOSpecMismatch", proposalId=pid):
         dao.executeProposal(pid, SMALL_SPEC + " ", sender=alice)
 
 
@@ -315,11 +323,11 @@ def test_regression_tie_is_defeated(deploy_dao, mint, alice, bob, make_proposal,
 def test_regression_execute_unknown_id_reverts(dao, members, make_proposal, end_voting):
     """Tutorial defect 3: executing a future index marked it executed forever."""
     alice = members[0]
-    with ape.reverts(dao.SpheronDevsDAONonexistentProposal, proposalId=1):
+    with reverts_with(dao, "SpheronDevsDAONonexistentProposal", proposalId=1):
         dao.executeProposal(1, SMALL_SPEC, sender=alice)
     pid = make_proposal(alice)
     assert pid == 1
-    with ape.reverts(dao.SpheronDevsDAONonexistentProposal, proposalId=0):
+    with reverts_with(dao, "SpheronDevsDAONonexistentProposal", proposalId=0):
         dao.executeProposal(0, SMALL_SPEC, sender=alice)
     dao.voteOnProposal(pid, FOR, sender=alice)
     end_voting()
@@ -329,17 +337,17 @@ def test_regression_execute_unknown_id_reverts(dao, members, make_proposal, end_
 
 @pytest.mark.parametrize("view", ["state", "getProposal", "quorum"])
 def test_views_revert_for_unknown_id(dao, view):
-    with ape.reverts(dao.SpheronDevsDAONonexistentProposal, proposalId=5):
+    with reverts_with(dao, "SpheronDevsDAONonexistentProposal", proposalId=5):
         getattr(dao, view)(5)
 
 
 def test_has_voted_reverts_for_unknown_id(dao, alice):
-    with ape.reverts(dao.SpheronDevsDAONonexistentProposal, proposalId=1):
+    with reverts_with(dao, "SpheronDevsDAONonexistentProposal", proposalId=1):
         dao.hasVoted(1, alice)
 
 
 def test_vote_on_unknown_id_reverts(dao, members):
-    with ape.reverts(dao.SpheronDevsDAONonexistentProposal, proposalId=3):
+    with reverts_with(dao, "SpheronDevsDAONonexistentProposal", proposalId=3):
         dao.voteOnProposal(3, FOR, sender=members[0])
 
 
@@ -349,7 +357,7 @@ def test_regression_execute_twice_reverts(dao, members, make_proposal, end_votin
     dao.voteOnProposal(pid, FOR, sender=alice)
     end_voting()
     dao.executeProposal(pid, SMALL_SPEC, sender=alice)
-    with ape.reverts(dao.SpheronDevsDAOAlreadyExecuted, proposalId=pid):
+    with reverts_with(dao, "SpheronDevsDAOAlreadyExecuted", proposalId=pid):
         dao.executeProposal(pid, SMALL_SPEC, sender=alice)
 
 
@@ -359,7 +367,7 @@ def test_regression_execute_before_deadline_reverts(dao, members, make_proposal,
     dao.voteOnProposal(pid, FOR, sender=alice)
     deadline = dao.getProposal(pid).deadline
     chain.pending_timestamp = deadline
-    with ape.reverts(dao.SpheronDevsDAOVotingNotEnded, proposalId=pid, deadline=deadline):
+    with reverts_with(dao, "SpheronDevsDAOVotingNotEnded", proposalId=pid, deadline=deadline):
         dao.executeProposal(pid, SMALL_SPEC, sender=alice)
 
 
@@ -368,7 +376,7 @@ def test_execute_is_members_only(dao, members, make_proposal, end_voting, outsid
     pid = make_proposal(alice)
     dao.voteOnProposal(pid, FOR, sender=alice)
     end_voting()
-    with ape.reverts(dao.SpheronDevsDAONotMember, account=outsider.address):
+    with reverts_with(dao, "SpheronDevsDAONotMember", account=outsider.address):
         dao.executeProposal(pid, SMALL_SPEC, sender=outsider)
 
 

@@ -1,14 +1,22 @@
 """Property test over random member sets and votes: tallies equal the sum of snapshot weights, and
 `passed` matches quorum and majority."""
 
-import math
+from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import SMALL_SPEC
+from tests.contracts.chain_state import restored_after
 
 AGAINST, FOR, ABSTAIN = 0, 1, 2
+
+Holders = list[tuple[int, int | None, int]]
+PassRule = Callable[[dict[int, int], int], bool]
 
 member_sets = st.lists(
     st.tuples(
@@ -21,16 +29,25 @@ member_sets = st.lists(
 )
 
 
-@settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(holders=member_sets, quorum_bps=st.integers(min_value=1, max_value=10_000))
-def test_tallies_and_outcome_match_snapshot_weights(
-    chain, accounts, deploy_dao, mint, end_voting, holders, quorum_bps
-):
-    with chain.isolate():
+def passes(tallies: dict[int, int], quorum: int) -> bool:
+    """The DAO's rule: For and Abstain reach quorum, and For beats Against."""
+    return tallies[FOR] + tallies[ABSTAIN] >= quorum and tallies[FOR] > tallies[AGAINST]
+
+
+def check_tallies_and_outcome(
+    chain,
+    accounts,
+    deploy_dao,
+    mint,
+    end_voting,
+    holders: Holders,
+    quorum_bps: int,
+    rule: PassRule = passes,
+) -> None:
+    """One example of the property, on a chain restored afterwards: every member mints, one
+    proposes, some buy more after the snapshot, some vote; then tallies, quorum and the outcome
+    of the execution must match `rule`."""
+    with restored_after(chain):
         voters = accounts[1 : 1 + len(holders)]
         for account, (held, _, _) in zip(voters, holders, strict=True):
             mint(account, held)
@@ -55,11 +72,40 @@ def test_tallies_and_outcome_match_snapshot_weights(
         supply = sum(held for held, _, _ in holders)
         quorum = max(1, math.ceil(supply * quorum_bps / 10_000))
         assert proposal.quorum == quorum
-        should_pass = (
-            expected[FOR] + expected[ABSTAIN] >= quorum and expected[FOR] > expected[AGAINST]
-        )
+        should_pass = rule(expected, quorum)
 
         end_voting()
         receipt = dao.executeProposal(1, SMALL_SPEC, sender=voters[0])
         assert bool(dao.ProposalExecuted.from_receipt(receipt)[0].passed) == should_pass
         assert len(dao.DeployEvent.from_receipt(receipt)) == int(should_pass)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(holders=member_sets, quorum_bps=st.integers(min_value=1, max_value=10_000))
+def test_tallies_and_outcome_match_snapshot_weights(
+    chain, accounts, deploy_dao, mint, end_voting, holders, quorum_bps
+):
+    check_tallies_and_outcome(chain, accounts, deploy_dao, mint, end_voting, holders, quorum_bps)
+
+
+def test_a_broken_property_fails_and_the_chain_is_still_restored(
+    chain, accounts, deploy_dao, mint, end_voting
+):
+    """The check must be able to fail: with a wrong rule (every proposal passes) a lone Against
+    vote contradicts it. Inside Ape's `chain.isolate()` this assertion was swallowed."""
+    head = chain.blocks.head.number
+    pending_timestamp = chain.pending_timestamp
+
+    def everything_passes(_tallies: dict[int, int], _quorum: int) -> bool:
+        return True
+
+    with pytest.raises(AssertionError):
+        check_tallies_and_outcome(
+            chain, accounts, deploy_dao, mint, end_voting, [(1, AGAINST, 0)], 1, everything_passes
+        )
+    assert chain.blocks.head.number == head
+    assert chain.pending_timestamp == pending_timestamp

@@ -1,9 +1,9 @@
 """SpheronDevsNFT: paid mint, pause, withdraw, token URIs, checkpointed votes, self-delegation."""
 
-import ape
 import pytest
 
 from tests.conftest import MAX_SUPPLY, NFT_PRICE
+from tests.contracts.reverts import reverts_with
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
@@ -19,7 +19,7 @@ def test_constructor_sets_parameters(nft, deployer):
 
 
 def test_constructor_rejects_zero_max_supply(project, deploy_nft):
-    with ape.reverts(project.SpheronDevsNFT.SpheronDevsNFTZeroMaxSupply):
+    with reverts_with(project.SpheronDevsNFT, "SpheronDevsNFTZeroMaxSupply"):
         deploy_nft(max_supply=0)
 
 
@@ -47,23 +47,23 @@ def test_mint_several_gives_consecutive_ids(nft, alice, bob):
 @pytest.mark.parametrize("paid_delta", [-1, 1, -NFT_PRICE])
 def test_mint_requires_exact_payment(nft, alice, paid_delta):
     sent = 2 * NFT_PRICE + paid_delta
-    with ape.reverts(nft.SpheronDevsNFTWrongPayment, expected=2 * NFT_PRICE, sent=sent):
+    with reverts_with(nft, "SpheronDevsNFTWrongPayment", expected=2 * NFT_PRICE, sent=sent):
         nft.mint(2, sender=alice, value=sent)
     assert nft.balanceOf(alice) == 0
 
 
 def test_mint_zero_quantity_reverts(nft, alice):
-    with ape.reverts(nft.SpheronDevsNFTZeroQuantity):
+    with reverts_with(nft, "SpheronDevsNFTZeroQuantity"):
         nft.mint(0, sender=alice)
 
 
 def test_mint_beyond_max_supply_reverts(deploy_nft, alice, bob):
     small = deploy_nft(max_supply=3)
     small.mint(2, sender=alice, value=2 * NFT_PRICE)
-    with ape.reverts(small.SpheronDevsNFTSoldOut, requested=2, remaining=1):
+    with reverts_with(small, "SpheronDevsNFTSoldOut", requested=2, remaining=1):
         small.mint(2, sender=bob, value=2 * NFT_PRICE)
     small.mint(1, sender=bob, value=NFT_PRICE)
-    with ape.reverts(small.SpheronDevsNFTSoldOut, requested=1, remaining=0):
+    with reverts_with(small, "SpheronDevsNFTSoldOut", requested=1, remaining=0):
         small.mint(1, sender=bob, value=NFT_PRICE)
     assert small.totalSupply() == 3
 
@@ -78,7 +78,7 @@ def test_pause_blocks_mint_but_not_transfers(nft, deployer, alice, bob):
     nft.mint(1, sender=alice, value=NFT_PRICE)
     receipt = nft.pause(sender=deployer)
     assert nft.Paused.from_receipt(receipt)[0].account == deployer
-    with ape.reverts(nft.EnforcedPause):
+    with reverts_with(nft, "EnforcedPause"):
         nft.mint(1, sender=bob, value=NFT_PRICE)
     nft.transferFrom(alice, bob, 1, sender=alice)
     assert nft.ownerOf(1) == bob
@@ -93,7 +93,7 @@ def test_owner_functions_reject_others(nft, deployer, alice, call):
     args = {"setBaseURI": ("ipfs://x/",), "withdraw": (alice.address,)}.get(call, ())
     if call == "unpause":
         nft.pause(sender=deployer)
-    with ape.reverts(nft.OwnableUnauthorizedAccount, account=alice.address):
+    with reverts_with(nft, "OwnableUnauthorizedAccount", account=alice.address):
         getattr(nft, call)(*args, sender=alice)
 
 
@@ -132,7 +132,7 @@ def test_empty_base_uri_gives_empty_token_uri(deploy_nft, alice):
 
 
 def test_token_uri_of_missing_token_reverts(nft):
-    with ape.reverts(nft.ERC721NonexistentToken, tokenId=7):
+    with reverts_with(nft, "ERC721NonexistentToken", tokenId=7):
         nft.tokenURI(7)
 
 
@@ -189,6 +189,6 @@ def test_withdraw_to_an_account_that_refuses_ether_reverts_and_keeps_the_funds(
     nft, dao, deployer, alice
 ):
     nft.mint(1, sender=alice, value=NFT_PRICE)
-    with ape.reverts(nft.FailedCall):
+    with reverts_with(nft, "FailedCall"):
         nft.withdraw(dao.address, sender=deployer)  # the DAO has no receive function
     assert nft.balance == NFT_PRICE

@@ -29,7 +29,7 @@ from services.etherscan import (
     parse_log,
     parse_quantity,
 )
-from services.events import DEPLOY_EVENT_TOPIC0, RawLog, decode_deploy_event
+from services.events import RawLog, decode_deploy_event, deploy_event_topic0
 from services.pause import StopRequested
 from tests.services.helpers import CHAIN_ID, SENDER
 
@@ -98,7 +98,7 @@ def test_get_logs_returns_normalised_raw_logs(
     source.add_deploy_event(OTHER_CONTRACT, 3, SENDER, "not ours", "{}", block_number=50)
     kinds: list[str] = []
 
-    logs = make_client(on_call=kinds.append).get_logs(CONTRACT, DEPLOY_EVENT_TOPIC0, 0, 100)
+    logs = make_client(on_call=kinds.append).get_logs(CONTRACT, deploy_event_topic0(), 0, 100)
 
     assert logs == [first, second]
     assert logs[0].log_index == 0  # sent as the bare "0x"
@@ -111,7 +111,7 @@ def test_get_logs_returns_normalised_raw_logs(
 def test_no_records_found_is_an_empty_list(make_client: ClientFactory) -> None:
     kinds: list[str] = []
 
-    assert make_client(on_call=kinds.append).get_logs(CONTRACT, DEPLOY_EVENT_TOPIC0, 0, 10) == []
+    assert make_client(on_call=kinds.append).get_logs(CONTRACT, deploy_event_topic0(), 0, 10) == []
     assert kinds == ["no_records"]
 
 
@@ -144,7 +144,7 @@ def test_parse_log_tolerates_absent_optional_fields() -> None:
     log = parse_log(
         {
             "address": CONTRACT.lower(),
-            "topics": [DEPLOY_EVENT_TOPIC0.upper().replace("0X", "0x")],
+            "topics": [deploy_event_topic0().upper().replace("0X", "0x")],
             "data": "0x",
             "blockNumber": "0x10",
             "logIndex": "0x",
@@ -154,7 +154,7 @@ def test_parse_log_tolerates_absent_optional_fields() -> None:
 
     assert log == RawLog(
         address=CONTRACT,
-        topics=(DEPLOY_EVENT_TOPIC0,),
+        topics=(deploy_event_topic0(),),
         data="0x",
         block_number=16,
         transaction_hash="0x" + "ab" * 32,
@@ -230,7 +230,7 @@ def test_errors_that_retrying_cannot_fix_are_raised_after_one_call(
     client = make_client(api_key=key, on_call=kinds.append)
 
     with pytest.raises(error_type, match=message) as caught:
-        client.get_logs(CONTRACT, DEPLOY_EVENT_TOPIC0, 0, 100)
+        client.get_logs(CONTRACT, deploy_event_topic0(), 0, 100)
 
     assert server_calls(standin) == 1
     assert kinds == [error_type.kind]
@@ -268,7 +268,7 @@ def test_unsupported_chain_id_is_fatal_and_names_the_chain(
     standin: EtherscanStandIn, make_client: ClientFactory
 ) -> None:
     with pytest.raises(EtherscanFatalError, match=r"chain id 5 .*unsupported chainid") as caught:
-        make_client(chain_id=5).get_logs(CONTRACT, DEPLOY_EVENT_TOPIC0, 0, 1)
+        make_client(chain_id=5).get_logs(CONTRACT, deploy_event_topic0(), 0, 1)
 
     assert server_calls(standin) == 1
     assert_key_hidden(caught.value)
@@ -285,9 +285,9 @@ def test_a_v1_endpoint_is_fatal(standin: EtherscanStandIn, make_client: ClientFa
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda c: c.get_logs("0x1234", DEPLOY_EVENT_TOPIC0, 0, 1), "Invalid address format"),
+        (lambda c: c.get_logs("0x1234", deploy_event_topic0(), 0, 1), "Invalid address format"),
         (
-            lambda c: c.get_logs(CONTRACT, DEPLOY_EVENT_TOPIC0, 0, 1, page=11, offset=1000),
+            lambda c: c.get_logs(CONTRACT, deploy_event_topic0(), 0, 1, page=11, offset=1000),
             "Result window is too large",
         ),
     ],
@@ -325,7 +325,7 @@ def test_passing_faults_are_retried_until_success(
     kinds: list[str] = []
 
     logs = make_client(on_call=kinds.append, timeout_s=0.2).get_logs(
-        CONTRACT, DEPLOY_EVENT_TOPIC0, 0, 100
+        CONTRACT, deploy_event_topic0(), 0, 100
     )
 
     assert len(logs) == 2
@@ -350,7 +350,7 @@ def test_persistent_faults_are_raised_after_max_retries(
     standin.set_faults(**{f"{fault}_probability": 1.0})
 
     with pytest.raises(error_type) as caught:
-        make_client(max_retries=4).get_logs(CONTRACT, DEPLOY_EVENT_TOPIC0, 0, 100)
+        make_client(max_retries=4).get_logs(CONTRACT, deploy_event_topic0(), 0, 100)
 
     assert type(caught.value) is error_type
     assert server_calls(standin) == 5
@@ -482,7 +482,7 @@ def test_iteration_yields_every_log_once_in_order(
     add_events(source, {block: 1 for block in counts}, contract=OTHER_CONTRACT)
     shared_standin.log_source = source
     shared_standin.set_faults(Faults(query_timeout_over_blocks=timeout_over))
-    expected = source.logs(from_block, to_block, CONTRACT, DEPLOY_EVENT_TOPIC0)
+    expected = source.logs(from_block, to_block, CONTRACT, deploy_event_topic0())
     kinds: list[str] = []
     progress: list[tuple[int, int, int]] = []
 
@@ -493,7 +493,7 @@ def test_iteration_yields_every_log_once_in_order(
             iter_deploy_logs(
                 client,
                 CONTRACT,
-                DEPLOY_EVENT_TOPIC0,
+                deploy_event_topic0(),
                 from_block,
                 to_block,
                 page_size=page_size,
@@ -513,7 +513,9 @@ def test_iteration_yields_every_log_once_in_order(
 def iterate(
     client: EtherscanClient, from_block: int, to_block: int, **kw: object
 ) -> list[LogBatch]:
-    return list(iter_deploy_logs(client, CONTRACT, DEPLOY_EVENT_TOPIC0, from_block, to_block, **kw))
+    return list(
+        iter_deploy_logs(client, CONTRACT, deploy_event_topic0(), from_block, to_block, **kw)
+    )
 
 
 def test_ten_thousand_logs_take_about_ten_calls(
@@ -527,7 +529,7 @@ def test_ten_thousand_logs_take_about_ten_calls(
 
     batches = iterate(make_client(on_call=kinds.append), 0, 5_000)
 
-    expected = source.logs(0, 5_000, CONTRACT, DEPLOY_EVENT_TOPIC0)
+    expected = source.logs(0, 5_000, CONTRACT, deploy_event_topic0())
     assert len(expected) == 10_000
     check_batches(batches, expected, 0, 5_000)
     assert 10 <= len(kinds) <= 12
@@ -542,7 +544,7 @@ def test_a_block_that_fills_pages_is_paged_through(
 
     batches = iterate(make_client(on_call=kinds.append), 40, 41)
 
-    check_batches(batches, source.logs(40, 41, CONTRACT, DEPLOY_EVENT_TOPIC0), 40, 41)
+    check_batches(batches, source.logs(40, 41, CONTRACT, deploy_event_topic0()), 40, 41)
     assert len(kinds) == calls
 
 
@@ -566,7 +568,7 @@ def test_query_timeouts_split_the_range_down_to_what_the_server_accepts(
     batches = iterate(make_client(on_call=kinds.append), 0, 7)
 
     assert [(batch.from_block, batch.to_block) for batch in batches] == [(n, n) for n in range(8)]
-    check_batches(batches, source.logs(0, 7, CONTRACT, DEPLOY_EVENT_TOPIC0), 0, 7)
+    check_batches(batches, source.logs(0, 7, CONTRACT, deploy_event_topic0()), 0, 7)
     assert kinds.count("query_timeout") == 7  # [0,7], [0,3], [0,1], [2,3], [4,7], [4,5], [6,7]
 
 

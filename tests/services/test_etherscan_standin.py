@@ -28,7 +28,7 @@ from services.emulators.etherscan import (
     GeneratedLogs,
     RpcLogs,
 )
-from services.events import DEPLOY_EVENT_TOPIC0, RawLog, decode_deploy_event
+from services.events import RawLog, decode_deploy_event, deploy_event_topic0
 from services.http_service import BackgroundHTTPServer, JsonRequestHandler, bind_handler
 from tests.services.helpers import CHAIN_ID, SENDER
 
@@ -73,7 +73,7 @@ def test_get_logs_answers_etherscans_shape(
     first = source.add_deploy_event(CONTRACT, 1, SENDER, "a", "{}", block_number=16, timestamp=255)
     source.add_deploy_event(CONTRACT, 2, SENDER, "b", "{}", block_number=16)
 
-    body = get_logs(standin, address=CONTRACT, topic0=DEPLOY_EVENT_TOPIC0)
+    body = get_logs(standin, address=CONTRACT, topic0=deploy_event_topic0())
 
     assert (body["status"], body["message"]) == ("1", "OK")
     assert body["result"][0] == {
@@ -110,7 +110,7 @@ def test_filters_by_address_topic0_and_block_range(
         RawLog(CONTRACT, ("0x" + "00" * 32,), "0x", 6, "0x" + "11" * 32, 9, 0, block_hash="0xbb")
     )
 
-    body = get_logs(standin, address=CONTRACT, topic0=DEPLOY_EVENT_TOPIC0, fromBlock=6, toBlock=7)
+    body = get_logs(standin, address=CONTRACT, topic0=deploy_event_topic0(), fromBlock=6, toBlock=7)
     everything = get_logs(standin, fromBlock=6, toBlock=6)
 
     assert [int(item["blockNumber"], 16) for item in body["result"]] == [6, 7]
@@ -344,7 +344,7 @@ def test_generated_logs_number_logs_within_each_block() -> None:
 
     assert [(log.block_number, log.log_index) for log in (a, b, c)] == [(9, 0), (3, 0), (9, 1)]
     assert source.logs(0, 100, None, None) == [b, a, c]
-    assert source.logs(4, 9, CONTRACT.lower(), "0x" + DEPLOY_EVENT_TOPIC0[2:].upper()) == [a, c]
+    assert source.logs(4, 9, CONTRACT.lower(), "0x" + deploy_event_topic0()[2:].upper()) == [a, c]
     assert source.logs(0, 100, OTHER, None) == []
     assert source.logs(0, 100, None, "0x" + "00" * 32) == []
     assert decode_deploy_event(a).spec_json == '{"n":1}'
@@ -422,7 +422,7 @@ def test_rpc_logs_serve_a_nodes_chain_through_the_v2_api() -> None:
         ) as standin,
     ):
         head = api(standin, module="proxy", action="eth_blockNumber").json()["result"]
-        body = get_logs(standin, address=CONTRACT, topic0=DEPLOY_EVENT_TOPIC0, toBlock=100)
+        body = get_logs(standin, address=CONTRACT, topic0=deploy_event_topic0(), toBlock=100)
         node.fail = True
         failed = api(standin, module="logs", action="getLogs", fromBlock=0, toBlock=5)
 

@@ -7,19 +7,22 @@ from dataclasses import replace
 
 import pytest
 from eth_abi import encode
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.events import (
-    DEPLOY_EVENT_SIGNATURE,
-    DEPLOY_EVENT_TOPIC0,
+    BUILD_FILE,
+    ContractBuildError,
     DeployEventRecord,
     EventDecodeError,
     RawLog,
     decode_deploy_event,
+    deploy_event_abi,
+    deploy_event_topic0,
     encode_deploy_event,
 )
+from tests.conftest import SMALL_SPEC
 
 CONTRACT = to_checksum_address("0x" + "5f" * 20)
 SENDER = to_checksum_address("0x" + "a1" * 20)
@@ -50,11 +53,59 @@ json_values = st.recursive(
 )
 
 
-def test_topic0_is_the_keccak_of_the_solidity_signature() -> None:
-    assert DEPLOY_EVENT_SIGNATURE == "DeployEvent(uint256,address,string,string)"
-    assert "0x" + keccak(b"DeployEvent(uint256,address,string,string)").hex() == DEPLOY_EVENT_TOPIC0
-    assert len(DEPLOY_EVENT_TOPIC0) == 66
-    assert DEPLOY_EVENT_TOPIC0.lower() == DEPLOY_EVENT_TOPIC0
+def test_the_compiled_contracts_deploy_event_is_found_and_decoded(
+    dao, members, make_proposal, end_voting
+) -> None:
+    """The topic read from the build selects the real contract's log, and it decodes."""
+    alice = members[0]
+    pid = make_proposal(alice)
+    dao.voteOnProposal(pid, 1, sender=alice)  # For
+    end_voting()
+    receipt = dao.executeProposal(pid, SMALL_SPEC, sender=alice)
+
+    raw = receipt.logs[0]  # the DeployEvent, then ProposalExecuted
+    log = RawLog(
+        address=raw["address"],
+        topics=tuple(topic.to_0x_hex() for topic in raw["topics"]),
+        data=raw["data"].to_0x_hex(),
+        block_number=raw["blockNumber"],
+        transaction_hash=raw["transactionHash"].to_0x_hex(),
+        log_index=raw["logIndex"],
+        transaction_index=raw["transactionIndex"],
+    )
+    assert log.topics[0] == deploy_event_topic0()
+    record = decode_deploy_event(log)
+    assert (record.proposal_id, record.sender, record.msg, record.spec_json) == (
+        pid,
+        alice.address,
+        "Deploy",
+        SMALL_SPEC,
+    )
+
+
+def test_a_missing_build_is_a_clear_error(tmp_path) -> None:
+    with pytest.raises(ContractBuildError, match=r"__local__\.json not found.*ape compile"):
+        deploy_event_abi(tmp_path)
+
+
+def _build_with_events(root, *events: dict) -> None:
+    path = root / BUILD_FILE
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"contractTypes": {"SpheronDevsDAO": {"abi": list(events)}}}))
+
+
+def test_a_deploy_event_this_decoder_cannot_read_is_refused(tmp_path) -> None:
+    event = deploy_event_abi()
+    changed = event | {"inputs": [{**event["inputs"][0], "indexed": False}, *event["inputs"][1:]]}
+    _build_with_events(tmp_path, changed)
+    with pytest.raises(ContractBuildError, match=r"\('uint256', False\).*this decoder reads"):
+        deploy_event_abi(tmp_path)
+
+
+def test_a_build_without_the_deploy_event_is_refused(tmp_path) -> None:
+    _build_with_events(tmp_path, {"type": "event", "name": "Other", "inputs": []})
+    with pytest.raises(ContractBuildError, match="has 0 DeployEvent events"):
+        deploy_event_abi(tmp_path)
 
 
 def test_decoded_record_carries_where_the_log_was_emitted() -> None:

@@ -15,7 +15,7 @@ from services.deployer import Deployer, DeployerOptions
 from services.emulators.etherscan import EtherscanStandIn, Faults, GeneratedLogs
 from services.emulators.spheron import FaultPlan
 from services.etherscan import EtherscanClient, EtherscanFatalError
-from services.events import DEPLOY_EVENT_TOPIC0, RawLog, checksum_address
+from services.events import RawLog, checksum_address, deploy_event_topic0
 from services.ledger import DeploymentState, Ledger
 from services.log_source import EtherscanLogSource
 from services.metrics import BotMetrics
@@ -254,7 +254,7 @@ def test_an_undecodable_log_is_skipped_and_the_next_ones_recorded(
     chain.append(
         RawLog(
             address=checksum_address(DAO),
-            topics=(DEPLOY_EVENT_TOPIC0,),  # no proposal id or sender topics
+            topics=(deploy_event_topic0(),),  # no proposal id or sender topics
             data="0x",
             block_number=20,
             transaction_hash="0x" + "ee" * 32,
