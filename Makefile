@@ -46,15 +46,15 @@ test: install
 	$(BIN)/ape test tests
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff format --check services scripts tests bench
-	$(BIN)/ruff check services scripts tests bench
+	$(BIN)/ruff format --check services testbed scripts tests bench
+	$(BIN)/ruff check services testbed scripts tests bench
 
 format: $(VENV)/.installed
-	$(BIN)/ruff format services scripts tests bench
-	$(BIN)/ruff check --fix services scripts tests bench
+	$(BIN)/ruff format services testbed scripts tests bench
+	$(BIN)/ruff check --fix services testbed scripts tests bench
 
 demo: install
-	$(BIN)/python -m services.demo
+	$(BIN)/python -m testbed.demo
 
 bench: install
 	$(BIN)/python -m bench.run

@@ -6,7 +6,7 @@ Modules, one job each:
 - `gas`: gas of create/vote/execute/mint on SpheronDevsDAO and on the tutorial baseline;
 - `backfill` / `backfill_worker`: the bot's Etherscan backfill throughput, in its own process;
 - `latency`: execute-to-Spheron-create latency of `ape run watcher` on anvil (run through
-  `services.watcher_process`);
+  `testbed.bot_process`);
 - `machine`: what the figures were measured on;
 - `report`: targets, the printed table;
 - `run`: runs everything and writes `bench/results.json`.

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.backfill_worker import API_KEY_VARIABLE
 from bench.specs import spec_json
-from services.emulators.etherscan import EtherscanStandIn, GeneratedLogs
+from testbed.emulators.etherscan import EtherscanStandIn, GeneratedLogs
 
 ROOT = Path(__file__).resolve().parent.parent
 DAO = "0x" + "da" * 20

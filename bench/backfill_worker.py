@@ -21,13 +21,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from services.deployer import Deployer, DeployerOptions
-from services.etherscan import MAX_PAGE_SIZE, EtherscanClient
-from services.ledger import DeploymentState, Ledger
-from services.log_source import EtherscanLogSource
-from services.metrics import BotMetrics
-from services.policy import load_policy
-from services.watcher import Watcher, WatchOptions
+from services.bot.deployer import Deployer, DeployerOptions
+from services.bot.ledger import DeploymentState, Ledger
+from services.bot.metrics import BotMetrics
+from services.bot.watcher import Watcher, WatchOptions
+from services.chain.etherscan import MAX_PAGE_SIZE, EtherscanClient
+from services.chain.log_sources import EtherscanLogSource
+from services.spec.policy import load_policy
 
 API_KEY_VARIABLE = "BENCH_ETHERSCAN_API_KEY"
 STATUS_FILE = Path("/proc/self/status")

@@ -1,20 +1,15 @@
-"""The benchmarks' view of the chain: compiled artifacts, deployments and transactions over web3.
-
-Transactions are sent from anvil's unlocked default accounts (`eth_sendTransaction`), so nothing is
-signed here and each call costs one round trip. Gas figures are the receipts' `gasUsed`, which
-includes the 21,000 intrinsic gas and the calldata cost.
-"""
+"""The benchmarks' contracts and parameters: the project's DAO as the benchmarks configure it, the
+OpenZeppelin Governor peer and the tutorial baseline. The chain driver (deployments, transactions,
+gas, time travel) is `testbed.contracts`, shared with the tests and the demo."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from web3 import Web3
 from web3.contract import Contract
-from web3.contract.contract import ContractFunction
-from web3.types import TxReceipt
+
+from testbed.contracts import Artifact, Chain, DaoContracts
+from testbed.contracts import deploy_spheron as deploy_dao
 
 #: Tutorial price of one membership NFT, also used for SpheronDevsNFT.
 NFT_PRICE_WEI = 10**16
@@ -36,122 +31,21 @@ GOVERNOR_VOTING_PERIOD_BLOCKS = VOTING_PERIOD_S // 12
 GOVERNOR_QUORUM_PERCENT = QUORUM_BPS // 100
 
 
-class ChainError(RuntimeError):
-    """A benchmark transaction failed (reverted or not mined)."""
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """A compiled contract: its ABI and deployment bytecode."""
-
-    name: str
-    abi: list[dict[str, Any]]
-    bytecode: str
-
-
-def load_artifacts(names: Sequence[str]) -> dict[str, Artifact]:
-    """The project's compiled contracts by name (Ape compiles them first if sources changed)."""
-    from ape import project
-
-    artifacts = {}
-    for name in names:
-        contract_type = getattr(project, name).contract_type
-        bytecode = contract_type.deployment_bytecode
-        if bytecode is None or not bytecode.bytecode:
-            raise ChainError(f"{name} has no deployment bytecode; run `ape compile`")
-        abi = contract_type.model_dump(mode="json", by_alias=True)["abi"]
-        artifacts[name] = Artifact(name, abi, bytecode.bytecode)
-    return artifacts
-
-
-class Chain:
-    """A JSON-RPC node with unlocked accounts (anvil), driven through web3."""
-
-    def __init__(self, rpc_url: str, *, timeout_s: float = 60.0) -> None:
-        self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_s}))
-        self._timeout_s = timeout_s
-        self.accounts: list[str] = list(self.w3.eth.accounts)
-
-    @property
-    def chain_id(self) -> int:
-        return int(self.w3.eth.chain_id)
-
-    def deploy(self, artifact: Artifact, *args: Any, sender: str) -> Contract:
-        """Deploy `artifact` with constructor `args` from `sender`."""
-        factory = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-        receipt = self._mined(factory.constructor(*args).transact({"from": sender}), artifact.name)
-        address = receipt["contractAddress"]
-        if address is None:
-            raise ChainError(f"deploying {artifact.name} created no contract")
-        return self.w3.eth.contract(address=address, abi=artifact.abi)
-
-    def transact(self, call: ContractFunction, *, sender: str, value: int = 0) -> TxReceipt:
-        """Send `call` from `sender` and wait for its receipt; ChainError if it reverted."""
-        try:
-            tx_hash = call.transact({"from": sender, "value": value})
-        except Exception as error:  # web3 raises several types for a revert found by estimateGas
-            raise ChainError(f"{call.fn_name} from {sender} failed: {error}") from error
-        return self._mined(tx_hash, call.fn_name)
-
-    def gas(self, call: ContractFunction, *, sender: str, value: int = 0) -> int:
-        """`gasUsed` of `call` sent from `sender`."""
-        return int(self.transact(call, sender=sender, value=value)["gasUsed"])
-
-    def advance(self, seconds: int) -> None:
-        """Move chain time forward and mine a block."""
-        self.w3.provider.make_request("evm_increaseTime", [int(seconds)])
-        self.mine()
-
-    def mine(self) -> None:
-        """Mine an empty block. SpheronDevsDAO reads votes at the block before a proposal, and
-        gas estimation runs at the latest block, so mints must be a block older than that."""
-        self.w3.provider.make_request("evm_mine", [])
-
-    def mine_blocks(self, count: int) -> None:
-        """Mine `count` empty blocks in one call (anvil): ends a voting period counted in blocks."""
-        answer = self.w3.provider.make_request("anvil_mine", [hex(count)])
-        if "error" in answer:
-            raise ChainError(f"anvil_mine failed: {answer['error']}")
-
-    def _mined(self, tx_hash: bytes, what: str) -> TxReceipt:
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self._timeout_s)
-        if receipt["status"] != 1:
-            raise ChainError(f"{what} reverted (tx {tx_hash.hex()})")
-        return receipt
-
-
-@dataclass(frozen=True)
-class DaoContracts:
-    """An NFT and the DAO that counts its votes."""
-
-    nft: Contract
-    dao: Contract
-
-
 def deploy_spheron(
     chain: Chain, artifacts: dict[str, Artifact], owner: str, *, max_supply: int
 ) -> DaoContracts:
-    """SpheronDevsNFT and a SpheronDevsDAO on it, with the module's governance parameters."""
-    nft = chain.deploy(
-        artifacts["SpheronDevsNFT"],
-        "Spheron Devs",
-        "SPD",
-        "ipfs://bench/",
-        NFT_PRICE_WEI,
-        max_supply,
+    """SpheronDevsNFT and a SpheronDevsDAO on it, with the benchmark's governance parameters."""
+    return deploy_dao(
+        chain,
+        artifacts,
         owner,
-        sender=owner,
+        max_supply=max_supply,
+        price_wei=NFT_PRICE_WEI,
+        voting_period_s=VOTING_PERIOD_S,
+        quorum_bps=QUORUM_BPS,
+        proposal_threshold=PROPOSAL_THRESHOLD,
+        max_spec_bytes=MAX_SPEC_BYTES,
     )
-    dao = chain.deploy(
-        artifacts["SpheronDevsDAO"],
-        nft.address,
-        VOTING_PERIOD_S,
-        QUORUM_BPS,
-        PROPOSAL_THRESHOLD,
-        MAX_SPEC_BYTES,
-        sender=owner,
-    )
-    return DaoContracts(nft, dao)
 
 
 @dataclass(frozen=True)

@@ -29,16 +29,12 @@ from bench.contracts import (
     BASELINE_VOTING_PERIOD_S,
     NFT_PRICE_WEI,
     VOTING_PERIOD_S,
-    Artifact,
-    Chain,
-    ChainError,
-    DaoContracts,
     deploy_baseline,
     deploy_spheron,
-    load_artifacts,
 )
 from bench.peer_oz import PEER_CONTRACTS, measure_peer_oz
 from bench.specs import spec_json
+from testbed.contracts import Artifact, Chain, ChainError, DaoContracts, load_artifacts
 
 SPHERON_CONTRACTS = ("SpheronDevsNFT", "SpheronDevsDAO")
 BASELINE_CONTRACTS = ("TutorialNFT", "TutorialDAO")

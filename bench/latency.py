@@ -22,13 +22,15 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.contracts import NFT_PRICE_WEI, VOTING_PERIOD_S, Chain, deploy_spheron, load_artifacts
+from bench.contracts import NFT_PRICE_WEI, VOTING_PERIOD_S, deploy_spheron
 from bench.gas import SPHERON_CONTRACTS
 from bench.specs import spec_json
-from services.deployer import deployment_name
-from services.emulators.spheron import SpheronEmulator
-from services.localchain import Anvil
-from services.watcher_process import WatcherProcess, watcher_environment
+from services.bot.deployer import deployment_name
+from testbed.anvil import Anvil
+from testbed.bot_process import WatcherProcess, watcher_environment
+from testbed.contracts import Chain, load_artifacts
+from testbed.emulators.spheron import SpheronEmulator
+from testbed.waiting import WaitTimeout, wait_until
 
 SPHERON_TOKEN = "bench-spheron-token"
 SPEC_BYTES = 1024
@@ -126,13 +128,21 @@ def _wait_for_create(
     emulator: SpheronEmulator, name: str, timeout_s: float, watcher: WatcherProcess
 ) -> float:
     """The arrival time (`time.time()`) of the first create request for instance `name`."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+
+    def arrived() -> float | None:
         for entry in emulator.request_log():
             body = entry.get("body")
             if isinstance(body, dict) and body.get("instanceName") == name:
                 return float(entry["time"])
         if not watcher.running:
-            break
-        time.sleep(0.01)
-    raise LatencyError(f"no create request for {name} within {timeout_s} s:\n{watcher.log_tail()}")
+            raise LatencyError(f"the watcher exited:\n{watcher.log_tail()}")
+        return None
+
+    try:
+        return wait_until(
+            arrived, timeout_s=timeout_s, what=f"a create for {name}", interval_s=0.01
+        )
+    except WaitTimeout:
+        raise LatencyError(
+            f"no create request for {name} within {timeout_s} s:\n{watcher.log_tail()}"
+        ) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 CPUINFO = Path("/proc/cpuinfo")
@@ -33,4 +33,4 @@ def machine_info() -> dict[str, str | int]:
 
 def now_utc() -> str:
     """The current time, ISO 8601 in UTC to the second."""
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()

@@ -43,14 +43,12 @@ from bench.contracts import (
     GOVERNOR_VOTING_PERIOD_BLOCKS,
     NFT_PRICE_WEI,
     VOTING_PERIOD_S,
-    Artifact,
-    Chain,
-    ChainError,
     GovernorContracts,
     deploy_peer_governor,
     deploy_spheron,
 )
 from bench.specs import spec_json
+from testbed.contracts import Artifact, Chain, ChainError
 
 PEER_CONTRACTS = ("PeerGovernor", "PeerDeployExecutor")
 
@@ -245,7 +243,7 @@ def _scenario(
     vote_c = system.vote(c, members.many)
     votes_d = sum(system.vote(d, voter) for voter in members.everyone)
     chain.advance(VOTING_PERIOD_S + 1)
-    chain.mine_blocks(GOVERNOR_VOTING_PERIOD_BLOCKS + 1)
+    chain.mine(GOVERNOR_VOTING_PERIOD_BLOCKS + 1)
     figures["execute_1kb"] = system.execute(c)
     figures["lifecycle_1vote"] = propose_c + vote_c + figures["execute_1kb"]
     figures["lifecycle_10votes"] = propose_d + votes_d + system.execute(d)

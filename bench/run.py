@@ -21,7 +21,7 @@ from bench.gas import measure_gas
 from bench.latency import measure_latency
 from bench.machine import machine_info, now_utc
 from bench.report import evaluate, format_peer_table, format_table, target_summary
-from services.localchain import Anvil
+from testbed.anvil import Anvil
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
 

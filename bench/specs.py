@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from services.spec import canonical_json, parse_spec
+from services.spec.model import canonical_json, parse_spec
 
 #: The padding goes into this plain environment variable (its value is at most 1,024 characters).
 PADDING_KEY = "BENCH_PADDING"

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, BinaryIO
 import click
 from ape.cli import account_option
 
-from services.cli_support import DaoCommand, dao_option
+from services.cli.command import DaoCommand
+from services.cli.params import dao_option
 
 if TYPE_CHECKING:
     from ape.api import AccountAPI, ProviderAPI
@@ -40,18 +41,14 @@ def cli(
     dao_address: str | None,
     provider: ProviderAPI,
 ):
-    from services.cli_support import (
-        CliError,
-        chain_now,
-        fact,
-        hex_hash,
-        open_dao,
-        require_account,
-        transact,
-    )
-    from services.dao_contracts import MissingAddressError, nft_at
-    from services.revert_messages import format_when, plural
-    from services.spec import (
+    from services.chain.contracts import MissingAddressError, nft_at
+    from services.cli.accounts import require_account
+    from services.cli.contracts import open_dao
+    from services.cli.errors import CliError
+    from services.cli.output import fact, hex_hash
+    from services.cli.transactions import chain_now, transact
+    from services.common.formatting import format_when, plural
+    from services.spec.model import (
         MAX_SPEC_BYTES,
         SECRET_ENV_PREFIX,
         canonical_json,

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 import click
 from ape.cli import account_option
 
-from services.cli_support import DaoCommand, Duration, EtherAmount, Percent
-from services.spec import MAX_DAO_SPEC_BYTES, MAX_SPEC_BYTES
+from services.cli.command import DaoCommand
+from services.cli.params import Duration, EtherAmount, Percent
+from services.spec.model import MAX_DAO_SPEC_BYTES, MAX_SPEC_BYTES
 
 if TYPE_CHECKING:
     from ape.api import AccountAPI, NetworkAPI, ProviderAPI
@@ -101,9 +102,11 @@ def cli(
 ):
     from ape import project
 
-    from services.cli_support import CliError, fact, hex_hash, require_account
-    from services.dao_contracts import ENV_VARS, checksum
-    from services.revert_messages import format_duration, format_ether, plural
+    from services.chain.contracts import ENV_VARS, checksum
+    from services.cli.accounts import require_account
+    from services.cli.errors import CliError
+    from services.cli.output import fact, hex_hash
+    from services.common.formatting import format_duration, format_ether, plural
 
     if not 1 <= voting_period <= MAX_VOTING_PERIOD:
         raise CliError(f"--voting-period must be 1 s to {MAX_VOTING_PERIOD} s")
@@ -177,7 +180,7 @@ def cli(
 def _publish(network: NetworkAPI, contracts: dict[str, str]) -> None:
     """Verify each contract on the network's explorer; a failure is reported, not fatal (the
     contracts are deployed either way)."""
-    from services.cli_support import failure_message
+    from services.cli.failures import failure_message
 
     for contract_name, address in contracts.items():
         try:

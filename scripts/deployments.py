@@ -9,23 +9,21 @@ Reads the ledger read-only, so it is safe while the bot runs.
 from __future__ import annotations
 
 import json
-import sys
+from typing import TYPE_CHECKING
 
 import click
+from ape.cli import network_option
 
-from services.network_choice import NetworkChoice
+from services.bot.ledger import DeploymentState
 
-STATES = ("RECORDED", "REJECTED", "PLANNED", "CREATING", "CREATED", "DEPLOYED", "FAILED")
+if TYPE_CHECKING:
+    from ape.api import NetworkAPI, ProviderAPI
+
+    from services.bot.settings import BotSettings
 
 
 @click.command(short_help="Show the deploy bot's ledger")
-@click.option(
-    "--network",
-    "choice",
-    default="ethereum:local",
-    show_default=True,
-    help="ECOSYSTEM:NETWORK[:PROVIDER] the bot watches (to find its ledger).",
-)
+@network_option(default="ethereum:local")
 @click.option(
     "--dao", "dao_override", help="DAO address (else DAO_CONTRACT_ADDRESS or ape-config)."
 )
@@ -35,31 +33,34 @@ STATES = ("RECORDED", "REJECTED", "PLANNED", "CREATING", "CREATED", "DEPLOYED", 
     type=click.Path(dir_okay=False),
     help="Ledger file (else DEPLOYBOT_DB, else the bot's default for network and DAO).",
 )
-@click.option("--state", type=click.Choice(STATES, case_sensitive=False), help="Only this state.")
+@click.option(
+    "--state",
+    type=click.Choice([state.value for state in DeploymentState], case_sensitive=False),
+    help="Only this state.",
+)
 @click.option("--limit", type=click.IntRange(min=1), help="Only the newest N rows.")
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
-def cli(choice, dao_override, db_path, state, limit, as_json):
+def cli(
+    network: NetworkAPI,
+    provider: ProviderAPI,
+    dao_override: str | None,
+    db_path: str | None,
+    state: str | None,
+    limit: int | None,
+    as_json: bool,
+) -> None:
     """Show every DeployEvent the bot has seen and what became of it."""
-    from dotenv import load_dotenv
+    from services.bot.ledger import Ledger
+    from services.bot.ledger_table import format_ledger_table
+    from services.bot.settings import load_settings
+    from services.cli.failures import report_failures
+    from services.common.env import load_env
 
-    load_dotenv(override=False)
-
-    from services import exit_codes
-    from services.dao_contracts import AddressError
-    from services.ledger import DeploymentState, Ledger, LedgerError
-    from services.ledger_table import format_ledger_table
-    from services.settings import SettingsError, load_settings
-
-    try:
-        path = db_path or _default_path(NetworkChoice.parse(choice), dao_override, load_settings())
+    load_env()
+    with report_failures():
+        path = db_path or _default_path(network, provider, dao_override, load_settings())
         with Ledger.open_readonly(path) as ledger:
             rows = ledger.rows(limit=limit, state=DeploymentState(state.upper()) if state else None)
-    except (SettingsError, AddressError) as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(exit_codes.CONFIG)
-    except (ValueError, LedgerError, OSError) as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(exit_codes.FAILED)
     if as_json:
         click.echo(json.dumps([row.to_dict() for row in rows], indent=2))
     else:
@@ -67,26 +68,22 @@ def cli(choice, dao_override, db_path, state, limit, as_json):
         click.echo(format_ledger_table(rows))
 
 
-def _default_path(choice: NetworkChoice, dao_override: str | None, settings) -> str:
-    from ape import networks
-
-    from services.bot import ledger_path
-    from services.dao_contracts import resolve_address
+def _default_path(
+    network: NetworkAPI, provider: ProviderAPI, dao_override: str | None, settings: BotSettings
+) -> str:
+    from services.bot.assembly import ledger_path
+    from services.bot.command import ledger_chain_id
+    from services.chain.contracts import resolve_address
 
     if settings.deploybot_db:
         return str(settings.deploybot_db)
     dao = resolve_address(
         "SpheronDevsDAO",
-        ecosystem=choice.ecosystem,
-        network=choice.network,
+        ecosystem=network.ecosystem.name,
+        network=network.name,
         override=dao_override or settings.dao_contract_address,
     )
-    if choice.is_local:
-        with networks.parse_network_choice(choice.text) as provider:
-            chain_id = provider.chain_id
-    else:
-        chain_id = choice.chain_id()
-    path = ledger_path(settings, chain_id, dao)
+    path = ledger_path(settings, ledger_chain_id(network, provider), dao)
     if not path.exists():
-        raise ValueError(f"no ledger at {path}: has the bot run for this network and DAO?")
+        raise FileNotFoundError(f"no ledger at {path}: has the bot run for this network and DAO?")
     return str(path)

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 import click
 from ape.cli import account_option
 
-from services.cli_support import DaoCommand, dao_option, nft_option
+from services.cli.command import DaoCommand
+from services.cli.params import dao_option, nft_option
 
 if TYPE_CHECKING:
     from ape.api import AccountAPI, ProviderAPI
@@ -43,15 +44,13 @@ def cli(
     dao_address: str | None,
     provider: ProviderAPI,
 ):
-    from services.cli_support import (
-        CliError,
-        fact,
-        hex_hash,
-        open_nft,
-        require_account,
-        transact,
-    )
-    from services.revert_messages import describe_custom_error, format_ether, plural
+    from services.cli.accounts import require_account
+    from services.cli.contracts import open_nft
+    from services.cli.error_catalogue import describe_custom_error
+    from services.cli.errors import CliError
+    from services.cli.output import fact, hex_hash
+    from services.cli.transactions import transact
+    from services.common.formatting import format_ether, plural
 
     nft, source = open_nft(provider, nft_address, dao_address)
     if nft.paused():

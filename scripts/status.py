@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from services.cli_support import DaoCommand, dao_option
+from services.cli.command import DaoCommand
+from services.cli.params import dao_option
 
 if TYPE_CHECKING:
     from ape.api import ProviderAPI
@@ -35,9 +36,11 @@ if TYPE_CHECKING:
 )
 @click.argument("proposal_id", type=click.IntRange(min=1), required=False)
 def cli(proposal_id: int | None, limit: int, dao_address: str | None, provider: ProviderAPI):
-    from services.cli_support import chain_now, fact, open_dao
-    from services.dao_contracts import nft_at, require_proposal
-    from services.revert_messages import format_duration, format_ether, plural
+    from services.chain.contracts import nft_at, require_proposal
+    from services.cli.contracts import open_dao
+    from services.cli.output import fact
+    from services.cli.transactions import chain_now
+    from services.common.formatting import format_duration, format_ether, plural
 
     dao, source = open_dao(provider, dao_address)
     nft = nft_at(dao.token())  # the DAO's own token, whatever NFT_CONTRACT_ADDRESS says
@@ -69,9 +72,9 @@ def cli(proposal_id: int | None, limit: int, dao_address: str | None, provider: 
 
 
 def _show(dao: ContractInstance, proposal_id: int, now: int) -> None:
-    from services.dao_contracts import ProposalSpecError, proposal_created, read_proposal
-    from services.revert_messages import format_when
-    from services.spec import SpecError, parse_spec, spec_summary
+    from services.chain.contracts import ProposalSpecError, proposal_created, read_proposal
+    from services.common.formatting import format_when
+    from services.spec.model import SpecError, parse_spec, spec_summary
 
     info = read_proposal(dao, proposal_id)
     click.echo(f"proposal {proposal_id}: {info.state}")

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 import click
 from ape.cli import account_option
 
-from services.cli_support import DaoCommand, VoteChoice, dao_option
+from services.cli.command import DaoCommand
+from services.cli.params import VoteChoice, dao_option
 
 if TYPE_CHECKING:
     from ape.api import AccountAPI, ProviderAPI
@@ -37,24 +38,15 @@ def cli(
     dao_address: str | None,
     provider: ProviderAPI,
 ):
-    from services.cli_support import (
-        VOTE_NAMES,
-        CliError,
-        chain_now,
-        fact,
-        hex_hash,
-        latest_block_time,
-        open_dao,
-        require_account,
-        transact,
-    )
-    from services.dao_contracts import nft_at, read_proposal, require_proposal
-    from services.revert_messages import (
-        RevertContext,
-        describe_custom_error,
-        format_when,
-        plural,
-    )
+    from services.chain.contracts import nft_at, read_proposal, require_proposal
+    from services.cli.accounts import require_account
+    from services.cli.contracts import open_dao
+    from services.cli.error_catalogue import RevertContext, describe_custom_error
+    from services.cli.errors import CliError
+    from services.cli.output import fact, hex_hash
+    from services.cli.params import VOTE_NAMES
+    from services.cli.transactions import chain_now, latest_block_time, transact
+    from services.common.formatting import format_when, plural
 
     dao, source = open_dao(provider, dao_address)
     require_proposal(dao, proposal_id)

@@ -17,23 +17,20 @@ import os
 import signal
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 import click
+from ape.cli import network_option
 
-from services import exit_codes
-from services.network_choice import NetworkChoice
-from services.watcher_command import PUBLIC_CONFIRMATIONS, PUBLIC_REREAD_BLOCKS
+from services.bot.command import PUBLIC_CONFIRMATIONS, PUBLIC_REREAD_BLOCKS
+from services.common import exit_codes
+
+if TYPE_CHECKING:
+    from ape.api import NetworkAPI, ProviderAPI
 
 
 @click.command(short_help="Run the deploy bot")
-@click.option(
-    "--network",
-    "choice",
-    default="ethereum:local",
-    show_default=True,
-    callback=lambda _ctx, _param, value: _parse_choice(value),
-    help="ECOSYSTEM:NETWORK[:PROVIDER], e.g. ethereum:sepolia.",
-)
+@network_option(default="ethereum:local")
 @click.option(
     "--source",
     type=click.Choice(["etherscan", "rpc"]),
@@ -71,7 +68,8 @@ from services.watcher_command import PUBLIC_CONFIRMATIONS, PUBLIC_REREAD_BLOCKS
     "--dao", "dao_override", help="DAO address (else DAO_CONTRACT_ADDRESS or ape-config)."
 )
 def cli(
-    choice: NetworkChoice,
+    network: NetworkAPI,
+    provider: ProviderAPI,
     source: str | None,
     once: bool,
     from_block: int | None,
@@ -84,57 +82,41 @@ def cli(
     dao_override: str | None,
 ) -> None:
     """Watch the DAO's DeployEvents and create each approved Spheron instance exactly once."""
-    from dotenv import load_dotenv
-
-    load_dotenv(override=False)
-
     from ape.logging import LogLevel
     from ape.logging import logger as ape_logger
 
-    from services.bot_logging import configure_logging
-    from services.settings import SettingsError, load_settings
-    from services.watcher import FatalBotError
-    from services.watcher_command import WatcherRun, run_until_stopped
+    from services.bot.command import WatcherRun, run_until_stopped
+    from services.bot.log_setup import configure_logging
+    from services.bot.settings import load_settings
+    from services.cli.failures import report_failures
+    from services.common.env import load_env
 
-    verbose = ape_logger.level <= LogLevel.DEBUG
-    try:
+    load_env()
+    with report_failures():
         settings = load_settings()
-    except SettingsError as error:
-        _fail(str(error), exit_codes.CONFIG)
-    configure_logging(settings.redaction_secrets(os.environ), verbose=verbose)
-    run = WatcherRun(
-        choice=choice,
-        source=source or ("rpc" if choice.is_local else "etherscan"),
-        dao_override=dao_override or settings.dao_contract_address,
-        from_block=from_block,
-        confirmations=confirmations,
-        poll_interval=poll_interval,
-        once=once,
-        dry_run=dry_run,
-        status_port=status_port,
-        status_host=status_host or settings.deploybot_status_host,
-        reread_blocks=reread_blocks,
-    )
-    stop = threading.Event()
-    _stop_on_signals(stop)
-    try:
+        configure_logging(
+            settings.redaction_secrets(os.environ), verbose=ape_logger.level <= LogLevel.DEBUG
+        )
+        run = WatcherRun(
+            network=network,
+            provider=provider,
+            source=source or ("rpc" if network.is_dev else "etherscan"),
+            dao_override=dao_override or settings.dao_contract_address,
+            from_block=from_block,
+            confirmations=confirmations,
+            poll_interval=poll_interval,
+            once=once,
+            dry_run=dry_run,
+            status_port=status_port,
+            status_host=status_host or settings.deploybot_status_host,
+            reread_blocks=reread_blocks,
+        )
+        stop = threading.Event()
+        _stop_on_signals(stop)
         code, finished = run_until_stopped(lambda: run.execute(settings, stop), stop)
-    except (FatalBotError, SettingsError) as error:
-        _fail(str(error), exit_codes.CONFIG)
-    except Exception as error:  # anything unexpected: one line, not a traceback (unless -v DEBUG)
-        if verbose:
-            raise
-        _fail(f"{type(error).__name__}: {error}", exit_codes.FAILED)
     if not finished:
         _exit_now(code)
     sys.exit(code)
-
-
-def _parse_choice(value: str) -> NetworkChoice:
-    try:
-        return NetworkChoice.parse(value)
-    except ValueError as error:
-        raise click.BadParameter(str(error)) from None
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -155,10 +137,3 @@ def _exit_now(code: int) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
-
-
-def _fail(message: str, code: int) -> None:
-    from services.redaction import redact
-
-    click.echo(f"error: {redact(message, os.environ)}", err=True)
-    sys.exit(code)

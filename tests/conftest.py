@@ -1,4 +1,5 @@
-"""Shared fixtures for the contract tests: personas, deployed contracts and factories.
+"""Shared fixtures: personas, deployed contracts and factories for the contract tests, and the
+local stand-ins (`tests.fixtures.stand_ins`) for the tests of the bot and its clients.
 
 Personas (session-scoped test accounts): `deployer` owns the NFT; `alice`, `bob`, `carol` become
 members in the tests that need them; `outsider` never holds a token.
@@ -10,6 +11,18 @@ import json
 from collections.abc import Callable
 
 import pytest
+
+# Fixtures that start the local stand-ins (Etherscan, Spheron), for every test that needs them.
+from tests.fixtures.stand_ins import (  # noqa: F401
+    cleanup,
+    etherscan_standin_factory,
+    spheron_client,
+    spheron_client_factory,
+    spheron_emulator,
+    spheron_emulator_factory,
+    spheron_target,
+    spheron_token,
+)
 
 NFT_PRICE = 10**16  # 0.01 ether, as in the tutorial system
 MAX_SUPPLY = 100

@@ -5,7 +5,7 @@ import re
 import shlex
 from pathlib import Path
 
-from services import exit_codes
+from services.common import exit_codes
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -138,7 +138,7 @@ def test_every_env_example_variable_is_documented_once():
 
 
 def test_every_bot_setting_is_in_the_env_example():
-    from services.settings import BotSettings
+    from services.bot.settings import BotSettings
 
     text = (ROOT / ".env.example").read_text()
     for field in BotSettings.model_fields.values():

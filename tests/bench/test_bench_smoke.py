@@ -23,8 +23,8 @@ from bench.report import (
     format_table,
 )
 from bench.specs import spec_json
-from services.localchain import Anvil
-from services.spec import canonical_json, parse_spec
+from services.spec.model import canonical_json, parse_spec
+from testbed.anvil import Anvil
 
 
 def _is_number(value: object) -> bool:

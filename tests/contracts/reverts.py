@@ -17,7 +17,7 @@ from typing import Any
 
 from ape.exceptions import ContractLogicError, CustomError
 
-from services.revert_messages import decode_revert_data, raw_revert_data
+from services.chain.revert_decoding import decode_revert_data, raw_revert_data
 
 
 @dataclass(frozen=True)

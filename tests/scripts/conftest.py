@@ -25,8 +25,8 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from services import exit_codes
-from services.localchain import Anvil
+from services.common import exit_codes
+from testbed.anvil import Anvil
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import ape
 from web3 import Web3
 
-from services import exit_codes
-from services.spec import canonical_json, parse_spec, spec_hash, spec_summary
+from services.common import exit_codes
+from services.spec.model import canonical_json, parse_spec, spec_hash, spec_summary
+from testbed.contracts import Chain
 from tests.scripts.conftest import (
     KEYFILE_ALIAS,
     KEYFILE_PASSPHRASE,
@@ -323,7 +324,7 @@ def test_votes_are_weighted_by_the_snapshot(ape_run, deployed, proposal, dao):
 def test_execute_after_the_deadline_emits_the_deploy_event(
     ape_run, anvil, deployed, proposal, dao, keyfile_address
 ):
-    anvil.advance(VOTING_PERIOD + 1)
+    Chain(anvil.url).advance(VOTING_PERIOD + 1)
     dao_option = ["--dao", deployed.dao]
     late, executed = ape_run.run_all(
         [

@@ -1,0 +1,223 @@
+"""Assembles the deploy bot from its settings: ledger (and its lock), log source, policy, Spheron
+target, status server, and runs the watcher loop. The Ape-specific parts (network, provider,
+contract addresses) stay in `services.bot.command`; everything here is plain Python.
+
+Order matters: the single-instance lock on the ledger is taken first, so a second bot on the same
+ledger exits at once without calling any outside service.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from services.bot.deployer import Deployer, DeployerOptions
+from services.bot.ledger import Ledger, default_ledger_path
+from services.bot.metrics import BotMetrics
+from services.bot.settings import BotSettings, require
+from services.bot.status_server import StatusServer
+from services.bot.watcher import FatalBotError, Watcher, WatchOptions
+from services.chain.etherscan import EtherscanClient
+from services.chain.log_sources import EtherscanLogSource, LogSource, RpcLogSource
+from services.spec.policy import load_policy
+from services.targets.base import (
+    DeployTarget,
+    TargetAuthError,
+    TargetRejectedError,
+    TargetUnavailableError,
+)
+from services.targets.spheron import SpheronClient, SpheronTarget
+
+logger = logging.getLogger(__name__)
+
+_ETHERSCAN_ERROR_KINDS = {
+    "rate_limited": "rate_limit",
+    "daily_limit": "rate_limit",
+    "query_timeout": "timeout",
+    "fatal": "fatal",
+    "transient": "unavailable",
+}
+
+
+@dataclass(frozen=True)
+class BotOptions:
+    """Command-line choices of one bot run. `from_block` None: the DAO's deployment block (or
+    the default start the caller gives) when the ledger has no checkpoint yet."""
+
+    chain_id: int
+    dao_address: str
+    confirmations: int
+    poll_interval_s: float
+    reread_blocks: int
+    from_block: int | None = None
+    once: bool = False
+    dry_run: bool = False
+    status_port: int | None = None
+    status_host: str = "127.0.0.1"
+
+
+def ledger_path(settings: BotSettings, chain_id: int, dao_address: str) -> Path:
+    """`DEPLOYBOT_DB`, or the per-chain-and-contract default."""
+    return settings.deploybot_db or default_ledger_path(chain_id, dao_address)
+
+
+def etherscan_source(
+    settings: BotSettings,
+    chain_id: int,
+    dao_address: str,
+    metrics: BotMetrics,
+    stop: threading.Event | None = None,
+) -> EtherscanLogSource:
+    """A log source on the Etherscan V2 API; needs `ETHERSCAN_API_KEY`."""
+    api_key = require(
+        settings.etherscan_api_key, "ETHERSCAN_API_KEY", "the etherscan source needs an API key"
+    )
+
+    def count(kind: str) -> None:
+        if kind in _ETHERSCAN_ERROR_KINDS:
+            metrics.record_api_error("etherscan", _ETHERSCAN_ERROR_KINDS[kind])
+
+    client = EtherscanClient(
+        str(settings.etherscan_api_url),
+        api_key,
+        chain_id,
+        calls_per_second=settings.etherscan_calls_per_second,
+        on_call=count,
+        stop=stop,
+    )
+    return EtherscanLogSource(client, dao_address, page_size=settings.etherscan_page_size)
+
+
+def rpc_source(request: Callable[[str, list[Any]], Any], dao_address: str) -> RpcLogSource:
+    """A log source on `eth_getLogs` through a connected provider's `make_request`."""
+    return RpcLogSource(request, dao_address)
+
+
+def spheron_target(settings: BotSettings, stop: threading.Event | None = None) -> DeployTarget:
+    """The Spheron target, with its token checked now so a bad token stops the bot at start.
+
+    An unreachable API is not fatal (the outage is reported and retried); a refused token, or an
+    endpoint that is not the Spheron API, is.
+    """
+    token = require(
+        settings.spheron_access_token,
+        "SPHERON_ACCESS_TOKEN",
+        "the bot needs a Spheron compute token to deploy (or run with --dry-run)",
+    )
+    client = SpheronClient(
+        str(settings.spheron_api_url), token, timeout_s=settings.spheron_timeout_s, stop=stop
+    )
+    try:
+        organization = client.organization_id()
+    except TargetAuthError as error:
+        raise FatalBotError(f"SPHERON_ACCESS_TOKEN was refused: {error}") from None
+    except TargetRejectedError as error:
+        raise FatalBotError(
+            f"SPHERON_API_URL {settings.spheron_api_url} does not answer like the Spheron "
+            f"Compute API: {error}"
+        ) from None
+    except TargetUnavailableError as error:
+        logger.warning("Spheron API not reachable yet (%s); will retry", error)
+    else:
+        logger.info("Spheron API %s, organisation %s", settings.spheron_api_url, organization)
+    return SpheronTarget(client)
+
+
+@contextmanager
+def ledger_lock(path: Path) -> Iterator[None]:
+    """One bot per ledger: two would race each other's creates. The OS drops the lock when the
+    process dies, even by kill -9, so a restart never finds a stale lock."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{path}.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FatalBotError(f"another watcher is already using the ledger {path}") from None
+        yield
+
+
+#: Builds the log source once the ledger lock is held; it may enter what it opens (a node
+#: connection) into the stack, which is closed when the bot stops.
+SourceFactory = Callable[[BotMetrics, ExitStack], LogSource]
+
+
+def run_bot(
+    settings: BotSettings,
+    make_source: SourceFactory,
+    options: BotOptions,
+    *,
+    stop: threading.Event,
+    default_start: Callable[[], int] = lambda: 0,
+    environ: Mapping[str, str] = os.environ,
+) -> int:
+    """Run the watcher until `stop` is set (or once); returns the exit code.
+
+    `make_source(metrics, stack)` builds the log source after the lock is held, so that a second
+    bot on the same ledger never connects anywhere. `default_start()` gives the first block to
+    read when the ledger has no checkpoint and no `--from-block` was given.
+    """
+    path = ledger_path(settings, options.chain_id, options.dao_address)
+    with ExitStack() as stack:
+        stack.enter_context(ledger_lock(path))
+        ledger = stack.enter_context(
+            Ledger(path, chain_id=options.chain_id, dao_address=options.dao_address)
+        )
+        metrics = BotMetrics()
+        policy = load_policy(settings.deploybot_policy)
+        source = make_source(metrics, stack)
+        target = None if options.dry_run else spheron_target(settings, stop)
+        deployer = Deployer(
+            ledger,
+            target,
+            policy,
+            metrics,
+            DeployerOptions(
+                chain_id=options.chain_id,
+                dao_address=options.dao_address,
+                dry_run=options.dry_run,
+                deploy_timeout_s=settings.deploybot_deploy_timeout_s,
+                inflight_margin_s=settings.deploybot_inflight_margin_s,
+            ),
+            environ=environ,
+        )
+        if options.status_port is not None:
+            server = StatusServer(
+                path,
+                metrics,
+                host=options.status_host,
+                port=options.status_port,
+                max_poll_age_s=max(60.0, 3 * options.poll_interval_s + 30),
+            )
+            stack.enter_context(server)
+            logger.info("status on %s (/healthz, /metrics, /deployments)", server.url)
+        checkpoint = ledger.checkpoint()
+        start_block = options.from_block
+        if start_block is None:
+            start_block = default_start() if checkpoint is None else 0
+        watch = WatchOptions(
+            confirmations=options.confirmations,
+            poll_interval_s=options.poll_interval_s,
+            start_block=start_block,
+            once=options.once,
+            reread_blocks=options.reread_blocks,
+        )
+        logger.info(
+            "watching DAO %s on chain %d via %s from block %d, %d confirmation%s%s; ledger %s",
+            options.dao_address,
+            options.chain_id,
+            source.name,
+            start_block if checkpoint is None else checkpoint + 1,
+            watch.confirmations,
+            "" if watch.confirmations == 1 else "s",
+            " (dry run: nothing is created)" if options.dry_run else "",
+            path,
+        )
+        watcher = Watcher(source, ledger, deployer, metrics, watch, stop)
+        return watcher.run()

@@ -1,0 +1,169 @@
+"""The deploy bot's status HTTP server: ``/healthz``, ``/metrics`` and ``/deployments``.
+
+It runs in a daemon thread beside the bot and reads the ledger through its own read-only
+connection, so it can never change what the bot wrote. Nothing it serves holds a secret: the
+ledger stores only public spec JSON and secret references (see ``services.bot.ledger``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
+
+from services.bot.ledger import DeploymentState, Ledger
+from services.bot.metrics import METRICS_CONTENT_TYPE, BotMetrics
+from services.common.http_server import BackgroundHTTPServer, JsonRequestHandler, bind_handler
+
+logger = logging.getLogger(__name__)
+
+_ENDPOINTS = ("/healthz", "/metrics", "/deployments")
+
+
+class _BadRequest(Exception):
+    """A query parameter the server cannot use; becomes a 400 response."""
+
+
+class StatusServer(BackgroundHTTPServer):
+    """Serve health, metrics and ledger rows on ``host:port`` (port 0 picks a free port).
+
+    ``clock`` returns the current Unix time; it exists so the health rule can be exercised
+    without waiting. ``stop()`` also closes the ledger connection.
+    """
+
+    thread_name = "status-server"
+    service_name = "status server"
+    daemon_handler_threads = True
+
+    def __init__(
+        self,
+        ledger_path: str | Path,
+        metrics: BotMetrics,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        max_poll_age_s: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if max_poll_age_s <= 0:
+            raise ValueError(f"max_poll_age_s must be > 0, got {max_poll_age_s}")
+        self.ledger_path = Path(ledger_path)
+        self.metrics = metrics
+        self.max_poll_age_s = max_poll_age_s
+        self._clock = clock
+        self._ledger: Ledger | None = None
+        super().__init__(host, port)
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        """Open the read-only ledger connection the handler threads share until `stop()`."""
+        self._ledger = Ledger.open_readonly(self.ledger_path)
+        return bind_handler(_Handler, status=self, ledger=self._ledger)
+
+    def _release(self) -> None:
+        ledger, self._ledger = self._ledger, None
+        if ledger is not None:
+            ledger.close()
+
+    def start(self) -> StatusServer:
+        super().start()
+        logger.info("status server listening on %s", self.url)
+        return self
+
+    # -- responses (called from handler threads) ---------------------------------------------
+
+    def health(self, ledger: Ledger) -> tuple[HTTPStatus, dict[str, Any]]:
+        """200 ``ok`` or ``degraded`` (an outside service fails, not for long yet), or 503
+        ``unhealthy`` with the reason (see `services.bot.metrics` for the rule)."""
+        now = self._clock()
+        reason = self.metrics.unhealthy_reason(now, self.max_poll_age_s)
+        last = self.metrics.last_successful_poll
+        outages = self.metrics.outages(now)
+        status = "unhealthy" if reason is not None else "degraded" if outages else "ok"
+        body: dict[str, Any] = {
+            "status": status,
+            "chain_id": ledger.chain_id,
+            "dao_address": ledger.dao_address,
+            "checkpoint_block": ledger.checkpoint(),
+            "head_block": self.metrics.head,
+            "confirmed_block": self.metrics.confirmed,
+            "last_successful_poll": last,
+            "last_successful_poll_age_s": None if last is None else round(now - last, 3),
+            "max_poll_age_s": self.max_poll_age_s,
+            "outages": outages,
+            "deployments_blocked": self.metrics.deployments_blocked(now, self.max_poll_age_s),
+        }
+        if reason is None:
+            return HTTPStatus.OK, body
+        body["reason"] = reason
+        return HTTPStatus.SERVICE_UNAVAILABLE, body
+
+    def metrics_text(self, ledger: Ledger) -> bytes:
+        """Refresh the ledger-derived gauges, then render; the ledger is the source of truth."""
+        self.metrics.set_deployment_counts(ledger.counts_by_state())
+        checkpoint = ledger.checkpoint()
+        if checkpoint is not None:
+            self.metrics.set_checkpoint(checkpoint)
+        return self.metrics.render()
+
+    @staticmethod
+    def deployments(ledger: Ledger, query: dict[str, list[str]]) -> list[dict[str, Any]]:
+        unknown = sorted(set(query) - {"state", "limit"})
+        if unknown:
+            raise _BadRequest(f"unknown query parameter(s): {', '.join(unknown)}")
+        state = _single(query, "state")
+        limit = _single(query, "limit")
+        try:
+            state_filter = None if state is None else DeploymentState(state.upper())
+        except ValueError:
+            valid = ", ".join(s.value for s in DeploymentState)
+            raise _BadRequest(f"unknown state {state!r}; expected one of {valid}") from None
+        if limit is not None and not limit.isdigit():
+            raise _BadRequest(f"limit must be a non-negative integer, got {limit!r}")
+        rows = ledger.rows(None if limit is None else int(limit), state=state_filter)
+        return [row.to_dict() for row in rows]
+
+
+def _single(query: dict[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    if values is None:
+        return None
+    if len(values) != 1:
+        raise _BadRequest(f"give {name} at most once")
+    return values[0]
+
+
+class _Handler(JsonRequestHandler):
+    server_version = "spheron-dao-deploy-status"
+    extra_headers: ClassVar[Mapping[str, str]] = {"Cache-Control": "no-store"}
+    status: StatusServer
+    ledger: Ledger
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        query = parse_qs(parts.query, keep_blank_values=True)
+        try:
+            if parts.path == "/healthz":
+                self.send_json(*self.status.health(self.ledger))
+            elif parts.path == "/metrics":
+                metrics = self.status.metrics_text(self.ledger)
+                self.send_body(HTTPStatus.OK, metrics, METRICS_CONTENT_TYPE)
+            elif parts.path == "/deployments":
+                self.send_json(HTTPStatus.OK, self.status.deployments(self.ledger, query))
+            else:
+                self.send_json(
+                    HTTPStatus.NOT_FOUND,
+                    {"error": f"no such endpoint {parts.path!r}", "endpoints": list(_ENDPOINTS)},
+                )
+        except _BadRequest as exc:
+            self.send_json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+        except Exception:
+            logger.exception("status server failed to answer %s", parts.path)
+            self.send_json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "internal error"})
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("status server: " + format, *args)

@@ -1,6 +1,0 @@
-"""`python -m services.emulators.spheron --port 8080 --token T` (see `cli`)."""
-
-from services.emulators.spheron.cli import main
-
-if __name__ == "__main__":
-    raise SystemExit(main())

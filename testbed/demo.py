@@ -1,0 +1,308 @@
+"""`make demo`: the whole pipeline on this machine, driven the way a user drives it.
+
+A local anvil chain and the project's LOCAL EMULATOR of the Spheron Compute API (Spheron's hosted
+API was discontinued in 2025; nothing here talks to Spheron) run on free loopback ports. Then, with
+the real `ape run` scripts: deploy the NFT and the DAO, mint to three members, make three proposals
+— one that passes, one that misses quorum, one that passes but whose spec the bot's policy refuses —
+vote, advance time, execute; meanwhile `ape run watcher` runs as its own process. The demo ends with
+the bot's ledger and exits 0 only if the passing proposal was deployed exactly once and the others
+were not deployed at all.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.bot.ledger import DeploymentRow, DeploymentState, read_rows
+from services.bot.ledger_table import format_ledger_table
+from testbed.anvil import Anvil
+from testbed.bot_process import APE, WatcherProcess, watcher_environment
+from testbed.contracts import Chain
+from testbed.emulators.spheron import SpheronEmulator
+from testbed.waiting import WaitTimeout, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_TOKEN = "local-demo-token"
+VOTING_PERIOD_S = 120
+DEPLOY_TIMEOUT_S = 90
+
+DEPLOYER, ALICE, BOB, CAROL = "TEST::0", "TEST::1", "TEST::2", "TEST::3"
+#: Membership tokens each member mints.
+TOKENS = {ALICE: 3, BOB: 2, CAROL: 1}
+#: The line of each script's output that the demo shows as that step's one-line summary.
+SUMMARY_LINES = {
+    "deploy": re.compile(r"^SpheronDevsDAO: .*"),
+    "mint": re.compile(r"^minted: .*"),
+    "create_proposal": re.compile(r"^proposal \d+: .*"),
+    "vote": re.compile(r"^voted: .*"),
+    "execute": re.compile(r"^proposal \d+: .*"),
+    "status": re.compile(r"^proposals: .*"),
+}
+TABLE_WIDTH = 160
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """One demo proposal: its spec file, the votes cast, and what must become of it."""
+
+    title: str
+    spec: str
+    votes: tuple[tuple[str, str], ...]
+    expect_deployed: bool
+
+    def passes_vote(self) -> bool:
+        """Whether the votes pass it: quorum is 34 % of the 6 tokens, i.e. 3 yay, and yay > nay."""
+        yay = sum(TOKENS[a] for a, choice in self.votes if choice == "yay")
+        nay = sum(TOKENS[a] for a, choice in self.votes if choice == "nay")
+        return yay >= 3 and yay > nay
+
+
+PROPOSALS = (
+    Proposal(
+        "web service, passes",
+        "examples/web-service.json",
+        ((ALICE, "yay"), (BOB, "yay"), (CAROL, "nay")),
+        expect_deployed=True,
+    ),
+    Proposal(
+        "node with storage, misses quorum",
+        "examples/node-persistent-storage.json",
+        ((CAROL, "yay"),),
+        expect_deployed=False,
+    ),
+    Proposal(
+        "GPU miner, passes the vote but the bot's policy refuses it",
+        "examples/refused-by-policy/gpu-miner.json",
+        ((ALICE, "yay"), (BOB, "yay")),
+        expect_deployed=False,
+    ),
+)
+
+
+class DemoError(RuntimeError):
+    """A step failed; the message says which and why."""
+
+
+class Demo:
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.anvil: Anvil | None = None
+        self.emulator: SpheronEmulator | None = None
+        self.watcher: WatcherProcess | None = None
+        self.env = {
+            **os.environ,
+            "PATH": f"{APE.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.ledger_path = workdir / "ledger.sqlite3"
+        self.watcher_log = workdir / "watcher.log"
+
+    # -- the story -------------------------------------------------------------------------------
+
+    def run(self) -> bool:
+        say(
+            "Local demo: a real anvil chain and the project's LOCAL EMULATOR of the Spheron "
+            "Compute API (not Spheron: its hosted API was discontinued in 2025)."
+        )
+        self.anvil = Anvil(chain_id=1337).start()
+        step(f"anvil chain {self.anvil.chain_id} on {self.anvil.url} (pid {self.anvil.pid})")
+        self.emulator = SpheronEmulator(token=DEMO_TOKEN, queued_s=1.0, pending_s=1.5).start()
+        step(f"Spheron API emulator on {self.emulator.url} (local, not Spheron)")
+
+        dao = self.deploy()
+        for account, quantity in TOKENS.items():
+            self.ape("mint", "--quantity", str(quantity), account=account)
+        self.start_watcher(dao)
+
+        ids = [self.propose(p) for p in PROPOSALS]
+        for proposal_id, proposal in zip(ids, PROPOSALS, strict=True):
+            for account, choice in proposal.votes:
+                self.ape("vote", str(proposal_id), choice, account=account)
+        Chain(self.anvil.url).advance(VOTING_PERIOD_S + 1)
+        step(f"advanced chain time by {VOTING_PERIOD_S + 1} s: voting is closed")
+        for proposal_id in ids:
+            self.ape("execute", str(proposal_id), account=ALICE)
+        self.ape("status", account=None)
+
+        rows = self.wait_for_bot(ids)
+        say("")
+        say("what the bot logged:")
+        for line in self.watcher_log.read_text(errors="replace").splitlines():
+            if "proposal" in line:
+                say(f"  {line}")
+        say("")
+        say(format_ledger_table(rows, console_width=TABLE_WIDTH))
+        return self.verdict(ids, rows)
+
+    # -- steps -----------------------------------------------------------------------------------
+
+    def deploy(self) -> str:
+        output = self.ape(
+            "deploy",
+            "--voting-period",
+            str(VOTING_PERIOD_S),
+            "--quorum",
+            "34",
+            "--price",
+            "0.01",
+            "--max-supply",
+            "100",
+            account=DEPLOYER,
+        )
+        found = dict(re.findall(r"^(DAO|NFT)_CONTRACT_ADDRESS=(0x[0-9a-fA-F]{40})$", output, re.M))
+        if set(found) != {"DAO", "NFT"}:
+            raise DemoError(f"deploy printed no contract addresses:\n{output}")
+        self.env["DAO_CONTRACT_ADDRESS"] = found["DAO"]
+        self.env["NFT_CONTRACT_ADDRESS"] = found["NFT"]
+        return found["DAO"]
+
+    def propose(self, proposal: Proposal) -> int:
+        output = self.ape("create_proposal", proposal.spec, account=ALICE, note=proposal.title)
+        match = re.search(r"proposal (\d+)", output)
+        if match is None:
+            raise DemoError(f"create_proposal printed no proposal id:\n{output}")
+        return int(match.group(1))
+
+    def start_watcher(self, dao: str) -> None:
+        assert self.anvil is not None and self.emulator is not None
+        env = watcher_environment(
+            {
+                "DAO_CONTRACT_ADDRESS": dao,
+                "SPHERON_API_URL": self.emulator.url,
+                "SPHERON_ACCESS_TOKEN": DEMO_TOKEN,
+                "DEPLOYBOT_DB": str(self.ledger_path),
+                "DEPLOYBOT_POLICY": str(ROOT / "examples" / "policy.yaml"),
+            }
+        )
+        args = ["--network", self.anvil.network_choice, "--poll-interval", "0.5"]
+        self.watcher = WatcherProcess(args, env, self.watcher_log).start()
+        step(
+            f"ape run watcher started (pid {self.watcher.pid}), watching DAO {dao}; "
+            f"log {self.watcher_log}"
+        )
+
+    def wait_for_bot(self, ids: Sequence[int]) -> list[DeploymentRow]:
+        """Until the bot has dealt with every DeployEvent (the passed proposals)."""
+        expected = {pid for pid, p in zip(ids, PROPOSALS, strict=True) if p.passes_vote()}
+
+        def settled() -> list[DeploymentRow] | None:
+            self.check_watcher_alive()
+            rows = read_rows(self.ledger_path)
+            done = {r.proposal_id for r in rows if r.state.is_terminal}
+            return rows if expected <= done else None
+
+        try:
+            rows = wait_until(settled, timeout_s=DEPLOY_TIMEOUT_S, what="the bot", interval_s=0.5)
+        except WaitTimeout:
+            raise DemoError(
+                f"the bot did not settle within {DEPLOY_TIMEOUT_S} s; see {self.watcher_log}"
+            ) from None
+        step("the bot has settled every executed proposal")
+        return rows
+
+    def verdict(self, ids: Sequence[int], rows: Sequence[DeploymentRow]) -> bool:
+        assert self.emulator is not None
+        by_id = {row.proposal_id: row for row in rows}
+        creates = self.emulator.request_log()
+        ok = True
+        for proposal_id, proposal in zip(ids, PROPOSALS, strict=True):
+            row = by_id.get(proposal_id)
+            made = [c for c in creates if c["body"]["instanceName"].endswith(f"-{proposal_id}")]
+            if proposal.expect_deployed:
+                good = row is not None and row.state is DeploymentState.DEPLOYED and len(made) == 1
+                outcome = f"DEPLOYED, {len(made)} create request"
+            else:
+                good = not made and (row is None or row.state is DeploymentState.REJECTED)
+                outcome = "not deployed" + (
+                    f" ({row.state.value}: {row.reason})"
+                    if row
+                    else " (no DeployEvent: the vote failed)"
+                )
+            ok &= good
+            say(
+                f"{'PASS' if good else 'FAIL'}  proposal {proposal_id} "
+                f"({proposal.title}): {outcome}"
+            )
+        return ok
+
+    # -- plumbing --------------------------------------------------------------------------------
+
+    def ape(self, script: str, *args: str, account: str | None, note: str = "") -> str:
+        assert self.anvil is not None
+        command = [str(APE), "run", script, *args, "--network", self.anvil.network_choice]
+        if account is not None:
+            command += ["--account", account]
+        shown = " ".join(["ape run", script, *args] + (["--account", account] if account else []))
+        result = subprocess.run(command, cwd=ROOT, env=self.env, capture_output=True, text=True)
+        output = result.stdout + result.stderr
+        if result.returncode != 0:
+            raise DemoError(f"`{shown}` failed:\n{output.strip()}")
+        summary = _summary(script, result.stdout)
+        step(f"{shown}{f'  [{note}]' if note else ''} -> {summary}")
+        return result.stdout
+
+    def check_watcher_alive(self) -> None:
+        if self.watcher is not None and not self.watcher.running:
+            raise DemoError(f"the watcher exited:\n{self.watcher.log_tail(30)}")
+
+    def stop(self) -> None:
+        """Stop everything this demo started (also after an error or Ctrl-C)."""
+        if self.watcher is not None:
+            self.watcher.stop()
+        if self.emulator is not None:
+            self.emulator.stop()
+        if self.anvil is not None:
+            self.anvil.stop()
+
+
+#: Transaction hashes and blocks, left out of the one-line summaries (the scripts print them).
+TX_DETAILS = re.compile(r" \(tx 0x[0-9a-fA-F]+[^)]*\)")
+
+
+def _summary(script: str, output: str) -> str:
+    """The script's key output line (or its last line)."""
+    pattern = SUMMARY_LINES.get(script)
+    lines = [line.strip() for line in output.splitlines() if line.strip()] or [""]
+    key_lines = [line for line in lines if pattern is not None and pattern.match(line)]
+    return TX_DETAILS.sub("", (key_lines or lines[-1:])[0])
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def step(text: str) -> None:
+    say(f"[{time.strftime('%H:%M:%S')}] {text}")
+
+
+def main(make_demo: Callable[[Path], Demo] = Demo) -> int:
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="spheron-dao-demo-") as workdir:
+        demo = make_demo(Path(workdir))
+        try:
+            ok = demo.run()
+        except KeyboardInterrupt:
+            say("interrupted: stopping everything the demo started")
+            return 130
+        except DemoError as error:
+            say(f"demo failed: {error}")
+            return 1
+        finally:
+            demo.stop()
+    say(
+        f"demo {'passed' if ok else 'FAILED'} in {time.monotonic() - started:.0f} s "
+        "(Spheron side: local emulator)"
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,570 @@
+"""Deployer: ledger rows through validation, creation and follow-up against the real Spheron
+emulator on loopback, exactly once — including creates still in flight, lost answers,
+namesakes, closed instances and rows that break."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from services.bot.deployer import Deployer, DeployerOptions, deployment_name
+from services.bot.ledger import DeploymentState, Ledger, NewEvent
+from services.bot.metrics import BotMetrics
+from services.spec.model import MAX_SPEC_BYTES, canonical_json, parse_spec, spec_hash
+from services.spec.policy import DeployPolicy
+from services.targets.base import TargetAuthError
+from services.targets.spheron import SpheronTarget, build_create_body
+from testbed.emulators.spheron import CREATE_PATH, FaultPlan
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+CHAIN_ID = 1337
+DAO = "0x" + "ab" * 20
+S = DeploymentState
+
+
+def spec_text(name: str = "web-service.json", **changes) -> str:
+    spec = json.loads((EXAMPLES / name).read_text())
+    spec["configuration"].update(changes)
+    return canonical_json(parse_spec(json.dumps(spec), max_bytes=65_536))
+
+
+class Clock:
+    """Unix time the tests move by hand (the deployer stores it in the ledger)."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    with Ledger(tmp_path / "ledger.sqlite3", chain_id=CHAIN_ID, dao_address=DAO) as opened:
+        yield opened
+
+
+@pytest.fixture
+def record(ledger):
+    """`record(proposal_id, spec_json)` records one DeployEvent row."""
+
+    def _record(proposal_id: int, spec_json: str) -> None:
+        event = NewEvent(
+            proposal_id=proposal_id,
+            sender="0x" + "cd" * 20,
+            spec_json=spec_json,
+            spec_hash="0x" + spec_hash(spec_json).hex(),
+            block_number=10 + proposal_id,
+            tx_hash="0x" + f"{proposal_id:064x}",
+            log_index=0,
+        )
+        ledger.record_batch([event], 10 + proposal_id)
+
+    return _record
+
+
+@pytest.fixture
+def emulator(spheron_emulator_factory):
+    return spheron_emulator_factory(fail_images=["example/always-fails"])
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def make_deployer(ledger, emulator, spheron_client_factory, clock):
+    def make(
+        *,
+        dry_run=False,
+        policy=None,
+        environ=None,
+        target="default",
+        timeout=60.0,
+        margin=5.0,
+        metrics=None,
+        client_timeout=2,
+    ):
+        if target == "default":
+            target = SpheronTarget(spheron_client_factory(emulator, timeout_s=client_timeout))
+        options = DeployerOptions(
+            chain_id=CHAIN_ID,
+            dao_address=DAO,
+            dry_run=dry_run,
+            deploy_timeout_s=timeout,
+            inflight_margin_s=margin,
+        )
+        return Deployer(
+            ledger,
+            target,
+            policy or DeployPolicy(),
+            metrics or BotMetrics(),
+            options,
+            environ=environ or {},
+            clock=clock,
+        )
+
+    return make
+
+
+def create_directly(client, spec: str, name: str, topic: str = "t") -> dict:
+    """Create an instance called `name` on the emulator behind the deployer's back (what an
+    earlier process, or a server completing a request late, leaves there)."""
+    body = build_create_body(
+        parse_spec(spec),
+        organization_id=client.organization_id(),
+        topic_id=topic,
+        secret_values={},
+        machine_image_name="",
+        instance_name=name,
+    )
+    return client.create_instance(body)
+
+
+def creates(emulator) -> list[dict]:
+    return emulator.request_log()
+
+
+def instances(emulator, spheron_client_factory, name: str) -> list:
+    return SpheronTarget(spheron_client_factory(emulator)).find(name)
+
+
+def settle(deployer, ledger, proposal_id, rounds=400):
+    for _ in range(rounds):
+        deployer.advance()
+        if ledger.get(proposal_id).state.is_terminal:
+            return ledger.get(proposal_id)
+        time.sleep(0.005)
+    raise AssertionError(f"proposal {proposal_id} did not settle: {ledger.get(proposal_id)}")
+
+
+def metric(metrics: BotMetrics, name: str) -> float:
+    return metrics.registry.get_sample_value(name) or 0.0
+
+
+# -- the normal path ------------------------------------------------------------------------------
+
+
+def test_valid_event_is_created_once_and_followed_to_deployed(
+    ledger, record, emulator, make_deployer, clock
+):
+    record(1, spec_text())
+    deployer = make_deployer()
+    deployer.advance()
+    row = ledger.get(1)
+    assert row.state is S.CREATED
+    assert row.deployment_name == deployment_name(CHAIN_ID, DAO, 1)
+    assert row.created_at == clock.now and row.attempts == 1
+    row = settle(deployer, ledger, 1)
+    assert row.state is S.DEPLOYED
+    assert row.deployment_status == "Deployed"
+    assert row.urls
+    assert len(creates(emulator)) == 1
+    assert creates(emulator)[0]["body"]["instanceName"] == deployment_name(CHAIN_ID, DAO, 1)
+    deployer.advance()
+    assert len(creates(emulator)) == 1
+    states = [entry.state for entry in ledger.history(1)]
+    assert states[:3] == [S.RECORDED, S.CREATING, S.CREATED] and states[-1] is S.DEPLOYED
+
+
+def test_invalid_spec_is_rejected_with_field_reason_and_never_sent(
+    ledger, record, emulator, make_deployer
+):
+    bad = json.loads(spec_text())
+    bad["configuration"]["customSpecs"]["cpu"] = 3
+    record(2, json.dumps(bad))
+    record(3, "not json at all")
+    make_deployer().advance()
+    assert ledger.get(2).state is S.REJECTED
+    assert "configuration.customSpecs.cpu: 3 is not one of" in ledger.get(2).reason
+    assert ledger.get(3).state is S.REJECTED
+    assert ledger.get(3).reason.startswith("invalid spec:")
+    assert emulator.request_log(all_requests=True) == []  # not even a lookup
+
+
+def test_a_spec_larger_than_the_default_cap_that_the_dao_accepted_is_deployed(
+    ledger, record, emulator, make_deployer
+):
+    """A DAO deployed with --max-spec-bytes 65536 accepts a 12 KB spec; so must the bot."""
+    env = [{"key": f"SETTING_{i:02d}", "value": "v" * 180} for i in range(60)]
+    text = spec_text(environmentVariables=env)
+    assert 12_000 < len(text.encode()) <= 65_536 and len(text.encode()) > MAX_SPEC_BYTES
+    record(4, text)
+    make_deployer().advance()
+    assert ledger.get(4).state is S.CREATED
+    assert len(creates(emulator)) == 1
+
+
+def test_policy_violation_is_rejected(ledger, record, emulator, make_deployer):
+    record(5, spec_text(replicas=5))
+    make_deployer(policy=DeployPolicy(max_replicas=2)).advance()
+    row = ledger.get(5)
+    assert row.state is S.REJECTED
+    assert "configuration.replicas: 5 exceeds the policy maximum of 2" in row.reason
+    assert creates(emulator) == []
+
+
+def test_missing_secret_is_a_recorded_failure_naming_the_variable(
+    ledger, record, emulator, make_deployer
+):
+    record(6, spec_text("with-secret.json"))
+    make_deployer(environ={}).advance()
+    row = ledger.get(6)
+    assert row.state is S.FAILED
+    assert "DAO_SECRET_DB_PASSWORD" in row.reason
+    assert creates(emulator) == []
+
+
+def test_secret_is_resolved_from_the_environment_at_deploy_time(
+    ledger, record, emulator, make_deployer
+):
+    record(7, spec_text("with-secret.json"))
+    make_deployer(environ={"DAO_SECRET_DB_PASSWORD": "hunter2-s3cret"}).advance()
+    assert ledger.get(7).state is S.CREATED
+    [create] = creates(emulator)
+    secret_env = [e for e in create["body"]["configuration"]["env"] if e["isSecret"]]
+    assert len(secret_env) == 1
+    assert "hunter2-s3cret" not in json.dumps(create)  # the emulator masks what it logs
+    assert "hunter2-s3cret" not in json.dumps(ledger.get(7).to_dict())
+
+
+def test_refused_create_is_failed_with_the_server_message_without_retry(
+    ledger, record, emulator, make_deployer
+):
+    record(8, spec_text(region="mars"))
+    make_deployer().advance()
+    row = ledger.get(8)
+    assert row.state is S.FAILED
+    assert "Region not available: mars" in row.reason
+    assert len(creates(emulator)) == 1
+
+
+def test_unknown_machine_image_fails_before_anything_is_sent(
+    ledger, record, emulator, make_deployer
+):
+    record(9, spec_text(machineImageId="no-such-machine", customSpecs=None))
+    make_deployer().advance()
+    row = ledger.get(9)
+    assert row.state is S.FAILED and "no-such-machine" in row.reason
+    assert creates(emulator) == []
+
+
+def test_failed_deployment_is_recorded_failed(ledger, record, emulator, make_deployer):
+    spec = json.loads(spec_text())
+    spec["configuration"]["image"] = "example/always-fails"
+    record(10, canonical_json(parse_spec(json.dumps(spec))))
+    row = settle(make_deployer(), ledger, 10)
+    assert row.state is S.FAILED
+    assert row.reason == "Spheron deployment status is Failed"
+    assert row.deployment_status == "Failed"
+
+
+# -- in flight, lost answers, crashes --------------------------------------------------------------
+
+
+def test_a_create_still_in_flight_is_never_sent_twice(
+    ledger, record, emulator, make_deployer, spheron_client_factory, clock
+):
+    """The server holds the create longer than the client waits, then completes it: the retry
+    waits until that request has certainly ended, then finds and adopts its instance."""
+    record(11, spec_text())
+    emulator.set_faults(FaultPlan(delay_s=1.0, delay_next=1, path=CREATE_PATH))
+    deployer = make_deployer(client_timeout=0.3, margin=5.0)
+    assert deployer.advance() is False  # the client gave up after 0.3 s
+    row = ledger.get(11)
+    assert row.state is S.CREATING and row.attempts == 1
+    assert row.in_flight_until == pytest.approx(clock.now + 0.3 + 5.0)
+    for _ in range(5):  # a restarted bot polling at once: no lookup, no second create
+        assert make_deployer(client_timeout=0.3, margin=5.0).advance() is True
+    assert len(creates(emulator)) == 1
+    time.sleep(1.2)  # the server completes the held request
+    assert ledger.get(11).state is S.CREATING
+    clock.now += 5.4  # the window has passed
+    make_deployer().advance()
+    row = ledger.get(11)
+    assert row.state is S.CREATED and row.attempts == 1
+    assert len(creates(emulator)) == 1
+    assert len(instances(emulator, spheron_client_factory, row.deployment_name)) == 1
+    assert "adopted instance" in ledger.history(11)[-1].note
+
+
+def test_crash_after_create_before_record_adopts_the_existing_instance(
+    ledger, record, emulator, make_deployer, spheron_client_factory, clock
+):
+    """The process died after Spheron created the instance but before CREATED was committed."""
+    spec = spec_text()
+    record(12, spec)
+    name = deployment_name(CHAIN_ID, DAO, 12)
+    ledger.mark_creating(12, name, in_flight_until=clock.now + 10)
+    client = spheron_client_factory(emulator)
+    created = create_directly(client, spec, name, "t")
+    make_deployer().advance()
+    assert ledger.get(12).state is S.CREATING  # still inside its window
+    clock.now += 11
+    make_deployer().advance()
+    row = ledger.get(12)
+    assert row.state is S.CREATED
+    assert row.instance_id == created["clusterInstanceId"]
+    assert len(creates(emulator)) == 1
+
+
+class RefusedAtSend(SpheronTarget):
+    """The real target, whose create request meets a closed port (connection refused): the
+    lookup before it reached the emulator, the create cannot have."""
+
+    def create(self, spec, *, name, secret_values, on_sending):
+        def sending() -> None:
+            on_sending()
+            self._client._base_url = "http://127.0.0.1:1"
+
+        return super().create(spec, name=name, secret_values=secret_values, on_sending=sending)
+
+
+def test_a_create_that_never_reached_the_server_is_retried_without_waiting(
+    ledger, record, emulator, make_deployer, spheron_client_factory
+):
+    record(13, spec_text())
+    refused = RefusedAtSend(spheron_client_factory(emulator, max_retries=0))
+    assert make_deployer(target=refused).advance() is False
+    row = ledger.get(13)
+    assert row.state is S.CREATING and row.in_flight_until is None
+    assert "create request not delivered" in ledger.history(13)[-1].note
+    make_deployer().advance()  # no window to wait for
+    row = ledger.get(13)
+    assert row.state is S.CREATED and row.attempts == 2
+    assert len(creates(emulator)) == 1
+
+
+def test_an_answered_server_error_waits_for_the_window_then_creates_once(
+    ledger, record, emulator, make_deployer, spheron_client_factory, clock
+):
+    record(15, spec_text())
+    emulator.set_faults(FaultPlan(error_next=1, path=CREATE_PATH))
+    deployer = make_deployer()
+    assert deployer.advance() is False
+    assert ledger.get(15).state is S.CREATING
+    deployer.advance()
+    assert ledger.get(15).state is S.CREATING  # a 5xx may still have created it
+    clock.now += 8
+    deployer.advance()
+    row = ledger.get(15)
+    assert row.state is S.CREATED and row.attempts == 2
+    assert [e["status"] for e in creates(emulator)] == [503, 200]
+    assert len(instances(emulator, spheron_client_factory, row.deployment_name)) == 1
+
+
+def test_lost_create_answer_is_adopted_not_created_twice(
+    ledger, record, emulator, make_deployer, spheron_client_factory, clock
+):
+    record(16, spec_text())
+    emulator.set_faults(FaultPlan(drop_response_next=1, path=CREATE_PATH))
+    deployer = make_deployer()
+    deployer.advance()
+    assert ledger.get(16).state is S.CREATING
+    clock.now += 8
+    deployer.advance()
+    row = ledger.get(16)
+    assert row.state is S.CREATED and row.attempts == 1
+    assert len(creates(emulator)) == 1
+    assert len(instances(emulator, spheron_client_factory, row.deployment_name)) == 1
+
+
+def test_several_namesakes_keep_the_oldest_and_close_the_others(
+    ledger, record, emulator, make_deployer, spheron_client_factory, clock
+):
+    spec = spec_text()
+    record(17, spec)
+    name = deployment_name(CHAIN_ID, DAO, 17)
+    client = spheron_client_factory(emulator)
+    made = []
+    for topic in ("a", "b", "c"):
+        made.append(create_directly(client, spec, name, topic)["clusterInstanceId"])
+        time.sleep(0.002)
+    metrics = BotMetrics()
+    make_deployer(metrics=metrics).advance()
+    row = ledger.get(17)
+    assert row.state is S.CREATED and row.instance_id == made[0]
+    states = {i.instance_id: i.closed for i in instances(emulator, spheron_client_factory, name)}
+    assert states == {made[0]: False, made[1]: True, made[2]: True}
+    notes = [entry.note for entry in ledger.history(17)]
+    assert f"closed duplicate instance {made[1]}; kept {made[0]}" in notes
+    assert f"closed duplicate instance {made[2]}; kept {made[0]}" in notes
+    assert metric(metrics, "duplicate_instances_closed_total") == 2
+    assert len(creates(emulator)) == 3  # the three made above; the deployer created none
+
+
+def test_an_instance_closed_on_spheron_is_never_recreated_silently(
+    ledger, record, emulator, make_deployer, spheron_client_factory, clock
+):
+    record(18, spec_text())
+    deployer = make_deployer()
+    deployer.advance()
+    row = ledger.get(18)
+    SpheronTarget(spheron_client_factory(emulator)).close(row.instance_id)
+    # The ledger is lost (or restored from an old copy): the row is seen again as new.
+    record(19, spec_text())
+    ledger._conn.execute(
+        "UPDATE deployments SET deployment_name = ? WHERE proposal_id = '19'",
+        (row.deployment_name,),
+    )
+    ledger.mark_creating(19, row.deployment_name, in_flight_until=clock.now - 1)
+    deployer.advance()
+    failed = ledger.get(19)
+    assert failed.state is S.FAILED
+    assert "is Closed; a closed deployment is never recreated silently" in failed.reason
+    assert len(creates(emulator)) == 1
+
+
+def test_an_instance_without_an_active_deployment_is_not_created_again(
+    ledger, record, emulator, make_deployer, spheron_client_factory, clock
+):
+    spec = spec_text()
+    record(20, spec)
+    name = deployment_name(CHAIN_ID, DAO, 20)
+    client = spheron_client_factory(emulator)
+    create_directly(client, spec, name, "t")
+    with emulator._lock:  # an instance whose active order the API does not report
+        original = emulator._state.instance_json
+
+        def without_order(instance_id):
+            answer = original(instance_id)
+            answer["activeOrder"] = None
+            return answer
+
+        emulator._state.instance_json = without_order
+    make_deployer().advance()
+    row = ledger.get(20)
+    assert row.state is S.FAILED
+    assert "exists but has no active deployment; not creating a second one" in row.reason
+    assert len(creates(emulator)) == 1
+
+
+def test_a_late_duplicate_of_a_retried_create_is_closed_when_deployed(
+    ledger, record, emulator, make_deployer, spheron_client_factory, clock
+):
+    """A server that completes a create even after the window (the documented assumption broken):
+    the row needed two attempts, so it is looked up once more when deployed."""
+    record(21, spec_text())
+    emulator.set_faults(FaultPlan(error_next=1, path=CREATE_PATH))
+    metrics = BotMetrics()
+    deployer = make_deployer(metrics=metrics)
+    deployer.advance()
+    clock.now += 8
+    deployer.advance()
+    row = ledger.get(21)
+    assert row.state is S.CREATED and row.attempts == 2
+    client = spheron_client_factory(emulator)
+    late = create_directly(client, spec_text(), row.deployment_name, "late")["clusterInstanceId"]
+    row = settle(deployer, ledger, 21)
+    assert row.state is S.DEPLOYED
+    closed = {
+        i.instance_id: i.closed
+        for i in instances(emulator, spheron_client_factory, row.deployment_name)
+    }
+    assert closed == {row.instance_id: False, late: True}
+    assert metric(metrics, "duplicate_instances_closed_total") == 1
+
+
+# -- timeouts, credentials, dry runs, bad rows -----------------------------------------------------
+
+
+def test_the_deploy_timeout_counts_from_the_stored_creation_time_across_restarts(
+    ledger, record, spheron_emulator_factory, spheron_client_factory, clock
+):
+    slow = spheron_emulator_factory(queued_s=3600, pending_s=3600)
+
+    def deployer() -> Deployer:  # a fresh one each time: what a restart or a --once run does
+        return Deployer(
+            ledger,
+            SpheronTarget(spheron_client_factory(slow)),
+            DeployPolicy(),
+            BotMetrics(),
+            DeployerOptions(chain_id=CHAIN_ID, dao_address=DAO, deploy_timeout_s=30),
+            environ={},
+            clock=clock,
+        )
+
+    record(22, spec_text())
+    deployer().advance()
+    created_at = ledger.get(22).created_at
+    clock.now += 20
+    deployer().advance()
+    assert ledger.get(22).state is S.CREATED
+    assert ledger.get(22).deployment_status == "Queued"
+    clock.now += 11
+    deployer().advance()
+    row = ledger.get(22)
+    assert row.state is S.FAILED and row.created_at == created_at
+    assert "did not settle within 30 s (last status Queued)" in row.reason
+
+
+def test_bad_token_raises_auth_error(
+    ledger, record, emulator, make_deployer, spheron_client_factory
+):
+    record(23, spec_text())
+    target = SpheronTarget(spheron_client_factory(emulator, token="wrong-token"))
+    with pytest.raises(TargetAuthError):
+        make_deployer(target=target).advance()
+    assert creates(emulator) == []
+
+
+def test_dry_run_plans_and_a_later_real_run_deploys(ledger, record, emulator, make_deployer):
+    record(24, spec_text())
+    make_deployer(dry_run=True, target=None).advance()
+    row = ledger.get(24)
+    assert row.state is S.PLANNED
+    assert row.deployment_name == deployment_name(CHAIN_ID, DAO, 24)
+    assert creates(emulator) == []
+    make_deployer().advance()
+    assert ledger.get(24).state is S.CREATED
+    assert len(creates(emulator)) == 1
+
+
+def test_dry_run_leaves_rows_a_real_run_started_untouched(
+    ledger, record, emulator, make_deployer, clock
+):
+    record(25, spec_text())
+    record(26, spec_text())
+    make_deployer().advance()  # both CREATED by a real run
+    ledger.mark_progress(26, "Pending")
+    record(27, spec_text())
+    ledger.mark_creating(27, deployment_name(CHAIN_ID, DAO, 27), in_flight_until=clock.now - 1)
+    dry = make_deployer(dry_run=True, target=None)
+    dry.advance()
+    assert [ledger.get(pid).state for pid in (25, 26, 27)] == [S.CREATED, S.CREATED, S.CREATING]
+    assert not dry.has_pending_followups()
+    assert len(creates(emulator)) == 2
+
+
+def test_a_creating_row_that_a_changed_policy_refuses_is_rejected_not_a_restart_loop(
+    ledger, record, emulator, make_deployer, clock
+):
+    record(28, spec_text(replicas=5))
+    ledger.mark_creating(28, deployment_name(CHAIN_ID, DAO, 28), in_flight_until=clock.now - 1)
+    record(29, spec_text())
+    make_deployer(policy=DeployPolicy(max_replicas=2)).advance()
+    assert ledger.get(28).state is S.REJECTED
+    assert "exceeds the policy maximum of 2" in ledger.get(28).reason
+    assert ledger.get(29).state is S.CREATED  # the rest goes on
+    assert len(creates(emulator)) == 1
+
+
+def test_an_unexpected_error_on_one_row_is_recorded_and_the_others_go_on(
+    ledger, record, emulator, make_deployer
+):
+    class BrokenPolicy(DeployPolicy):
+        def violations(self, spec):
+            if spec.configuration.replicas == 3:
+                raise KeyError("a policy bug")
+            return super().violations(spec)
+
+    record(30, spec_text(replicas=3))
+    record(31, spec_text())
+    make_deployer(policy=BrokenPolicy()).advance()
+    assert ledger.get(30).state is S.FAILED
+    assert ledger.get(30).reason == "unexpected KeyError: 'a policy bug'"
+    assert ledger.get(31).state is S.CREATED

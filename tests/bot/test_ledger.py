@@ -1,0 +1,704 @@
+"""The deploy bot's ledger: schema, binding, state machine, batches and crash safety."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from services.bot.ledger import (
+    SCHEMA_VERSION,
+    DeploymentState,
+    InvalidTransitionError,
+    Ledger,
+    LedgerMismatchError,
+    LedgerReadOnlyError,
+    LedgerSchemaError,
+    NewEvent,
+    UnknownProposalError,
+    default_ledger_path,
+)
+
+CHAIN_ID = 31337
+DAO = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+MEMBER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+S = DeploymentState
+#: A Unix time at which the tests' create requests are sent.
+SENT = 1_800_000_000.0
+
+
+def make_event(
+    proposal_id: int,
+    *,
+    block: int | None = None,
+    log_index: int = 0,
+    spec: str | None = None,
+    sender: str = MEMBER,
+    tx_seed: int | None = None,
+) -> NewEvent:
+    spec_json = spec if spec is not None else json.dumps({"clusterName": f"app-{proposal_id}"})
+    tx = tx_seed if tx_seed is not None else proposal_id
+    return NewEvent(
+        proposal_id=proposal_id,
+        sender=sender,
+        spec_json=spec_json,
+        spec_hash="0x" + hashlib.sha256(spec_json.encode()).hexdigest(),
+        block_number=block if block is not None else 100 + proposal_id,
+        tx_hash="0x" + hashlib.sha256(f"tx-{tx}".encode()).hexdigest(),
+        log_index=log_index,
+    )
+
+
+@pytest.fixture
+def ledger_path(tmp_path: Path) -> Path:
+    return tmp_path / "ledger.sqlite3"
+
+
+@pytest.fixture
+def ledger(ledger_path: Path) -> Iterator[Ledger]:
+    with Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO) as opened:
+        yield opened
+
+
+@pytest.fixture
+def row_in_state(ledger: Ledger) -> Callable[[DeploymentState, int], int]:
+    """Factory: record proposal ``pid`` and drive it to ``state`` through allowed moves only."""
+
+    def drive(state: DeploymentState, pid: int = 1) -> int:
+        ledger.record_batch([make_event(pid)], checkpoint_block=100 + pid)
+        if state is S.PLANNED:
+            ledger.mark_planned(pid, f"dao-{pid}")
+        elif state is S.REJECTED:
+            ledger.mark_rejected(pid, "spec: replicas must be >= 1")
+        elif state is S.FAILED:
+            ledger.mark_failed(pid, "secret DB_PASSWORD is not set")
+        elif state in (S.CREATING, S.CREATED, S.DEPLOYED):
+            ledger.mark_creating(pid, f"dao-{pid}", in_flight_until=SENT + 90)
+            if state in (S.CREATED, S.DEPLOYED):
+                ledger.mark_created(pid, "inst-1", "order-1", at=SENT + 1)
+            if state is S.DEPLOYED:
+                ledger.mark_deployed(pid, "Deployed", ["https://app.example"])
+        row = ledger.get(pid)
+        assert row is not None and row.state is state
+        return pid
+
+    return drive
+
+
+# -- schema, binding, paths -----------------------------------------------------------------------
+
+
+def test_new_ledger_is_wal_with_full_sync_and_current_schema(
+    ledger: Ledger, ledger_path: Path
+) -> None:
+    pragmas = ledger.pragmas()
+    assert pragmas["journal_mode"] == "wal"
+    assert pragmas["synchronous"] == 1  # NORMAL: durable against kill -9 in WAL mode
+    assert pragmas["foreign_keys"] == 1
+    assert pragmas["busy_timeout"] > 0
+    assert pragmas["user_version"] == SCHEMA_VERSION
+    with closing(sqlite3.connect(ledger_path, isolation_level=None)) as raw:
+        tables = {name for (name,) in raw.execute("SELECT name FROM sqlite_master")}
+        columns = {row[1] for row in raw.execute("PRAGMA table_info(deployments)")}
+    assert {"meta", "deployments"} <= tables
+    assert {"meta", "deployments", "history"} <= tables
+    assert columns == {
+        "proposal_id", "block_number", "tx_hash", "log_index", "sender", "spec_json",
+        "spec_hash", "deployment_name", "state", "reason", "instance_id", "deployment_id",
+        "deployment_status", "urls", "attempts", "first_seen_at", "updated_at",
+        "in_flight_until", "created_at",
+    }  # fmt: skip
+    assert ledger.chain_id == CHAIN_ID
+    assert ledger.dao_address == DAO.lower()
+    assert ledger.checkpoint() is None
+
+
+def test_database_refuses_duplicate_log_position_and_unknown_state(
+    ledger: Ledger, ledger_path: Path
+) -> None:
+    ledger.record_batch([make_event(1)], 101)
+    with closing(sqlite3.connect(ledger_path, isolation_level=None)) as raw:
+        with pytest.raises(sqlite3.IntegrityError):
+            raw.execute("UPDATE deployments SET state = 'BOGUS'")
+        tx = make_event(1).tx_hash
+        with pytest.raises(sqlite3.IntegrityError):
+            raw.execute(
+                "INSERT INTO deployments (proposal_id, block_number, tx_hash, log_index, sender, "
+                "spec_json, spec_hash, state, first_seen_at, updated_at) "
+                "VALUES ('2', 1, ?, 0, 'x', '{}', 'aa', 'RECORDED', 't', 't')",
+                (tx,),
+            )
+
+
+def test_reopening_keeps_rows_and_binding(ledger_path: Path) -> None:
+    with Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO) as first:
+        first.record_batch([make_event(1)], 101)
+        first.mark_creating(1, "dao-1", in_flight_until=SENT + 90)
+    with Ledger(
+        ledger_path, chain_id=CHAIN_ID, dao_address=DAO.upper().replace("0X", "0x")
+    ) as again:
+        row = again.get(1)
+        assert row is not None and row.state is S.CREATING and row.attempts == 1
+        assert row.in_flight_until == SENT + 90
+        assert again.checkpoint() == 101
+        assert again.pragmas()["user_version"] == SCHEMA_VERSION
+
+
+def test_newer_schema_is_refused(ledger_path: Path) -> None:
+    Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO).close()
+    with closing(sqlite3.connect(ledger_path, isolation_level=None)) as raw:
+        raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(LedgerSchemaError, match="newer"):
+        Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO)
+    with pytest.raises(LedgerSchemaError, match="upgrade"):
+        Ledger.open_readonly(ledger_path)
+
+
+def test_read_only_open_refuses_an_unmigrated_ledger(ledger_path: Path) -> None:
+    sqlite3.connect(ledger_path).close()  # an empty database at schema version 0
+    with pytest.raises(LedgerSchemaError, match="run the bot once"):
+        Ledger.open_readonly(ledger_path)
+
+
+VERSION_1_SCHEMA = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    """CREATE TABLE deployments (
+        proposal_id TEXT PRIMARY KEY NOT NULL, block_number INTEGER NOT NULL, tx_hash TEXT NOT NULL,
+        log_index INTEGER NOT NULL, sender TEXT NOT NULL, spec_json TEXT NOT NULL,
+        spec_hash TEXT NOT NULL, deployment_name TEXT, state TEXT NOT NULL, reason TEXT,
+        instance_id TEXT, deployment_id TEXT, deployment_status TEXT,
+        urls TEXT NOT NULL DEFAULT '[]', attempts INTEGER NOT NULL DEFAULT 0,
+        first_seen_at TEXT NOT NULL, updated_at TEXT NOT NULL, UNIQUE (tx_hash, log_index))""",
+    "CREATE INDEX deployments_by_state ON deployments (state, block_number, log_index)",
+    "CREATE INDEX deployments_by_position ON deployments (block_number, log_index)",
+)
+
+
+def test_a_version_1_ledger_is_migrated_in_place_keeping_every_row(ledger_path: Path) -> None:
+    """The ledger as the first release wrote it: a CREATING row (a bot cut off mid-create) waits
+    one window before its lookup, and a CREATED row's deploy timeout starts at the upgrade."""
+    with closing(sqlite3.connect(ledger_path, isolation_level=None)) as raw:
+        for statement in VERSION_1_SCHEMA:
+            raw.execute(statement)
+        raw.executemany(
+            "INSERT INTO meta VALUES (?, ?)",
+            [
+                ("chain_id", str(CHAIN_ID)),
+                ("dao_address", DAO.lower()),
+                ("checkpoint_block", "120"),
+            ],
+        )
+        for pid, state in ((1, "CREATING"), (2, "CREATED"), (3, "DEPLOYED")):
+            raw.execute(
+                "INSERT INTO deployments (proposal_id, block_number, tx_hash, log_index, sender, "
+                "spec_json, spec_hash, deployment_name, state, instance_id, deployment_id, "
+                "attempts, first_seen_at, updated_at) "
+                "VALUES (?, ?, ?, 0, ?, '{}', '0xab', ?, ?, ?, ?, 1, '2026-01-01', '2026-01-02')",
+                (str(pid), 100 + pid, f"0x{pid:064x}", MEMBER.lower(), f"dao-{pid}", state,
+                 None if pid == 1 else f"inst-{pid}", None if pid == 1 else f"order-{pid}"),
+            )  # fmt: skip
+        raw.execute("PRAGMA user_version = 1")
+    before = time.time()
+    with Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO) as migrated:
+        after = time.time()
+        assert migrated.pragmas()["user_version"] == SCHEMA_VERSION == 2
+        assert migrated.checkpoint() == 120
+        creating, created, deployed = (migrated.get(pid) for pid in (1, 2, 3))
+        assert creating.state is S.CREATING and creating.attempts == 1
+        assert before + 89 <= creating.in_flight_until <= after + 91
+        assert created.state is S.CREATED and before - 1 <= created.created_at <= after + 1
+        assert deployed.state is S.DEPLOYED and deployed.created_at is None
+        assert [h.state for h in migrated.history(2)] == [S.CREATED]
+        assert migrated.record_batch([make_event(4)], 130) == [4]
+
+
+@pytest.mark.parametrize(
+    ("chain_id", "dao"),
+    [(1, DAO), (CHAIN_ID, "0x" + "12" * 20)],
+    ids=["other-chain", "other-dao"],
+)
+def test_opening_with_another_chain_or_dao_raises_mismatch(
+    ledger_path: Path, chain_id: int, dao: str
+) -> None:
+    with Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO) as ledger:
+        ledger.record_batch([make_event(1)], 101)
+    with pytest.raises(LedgerMismatchError, match=f"chain {CHAIN_ID}"):
+        Ledger(ledger_path, chain_id=chain_id, dao_address=dao)
+    with pytest.raises(LedgerMismatchError):
+        Ledger.open_readonly(ledger_path, chain_id=chain_id, dao_address=dao)
+    with Ledger.open_readonly(ledger_path, chain_id=CHAIN_ID, dao_address=DAO) as reader:
+        assert reader.get(1) is not None
+
+
+def test_default_path_is_per_chain_and_lowercase_contract(tmp_path: Path) -> None:
+    path = default_ledger_path(CHAIN_ID, DAO, base_dir=tmp_path)
+    assert path == tmp_path / f"ledger-{CHAIN_ID}-{DAO.lower()}.sqlite3"
+    assert not path.exists()
+    assert default_ledger_path(1, DAO) == (
+        Path.home() / ".spheron-dao-deploy" / f"ledger-1-{DAO.lower()}.sqlite3"
+    )
+    assert default_ledger_path(1, DAO) != default_ledger_path(10, DAO)
+    with pytest.raises(ValueError, match="DAO address"):
+        default_ledger_path(1, "0x1234")
+    with pytest.raises(ValueError, match="chain_id"):
+        default_ledger_path(0, DAO)
+
+
+# -- state machine --------------------------------------------------------------------------------
+
+# method -> states it may be called from (the contract stated in services/ledger.py)
+ALLOWED = {
+    "mark_rejected": {S.RECORDED, S.PLANNED, S.CREATING},
+    "mark_planned": {S.RECORDED, S.PLANNED},
+    "mark_creating": {S.RECORDED, S.PLANNED, S.CREATING},
+    "mark_not_sent": {S.CREATING},
+    "mark_created": {S.RECORDED, S.PLANNED, S.CREATING},
+    "mark_progress": {S.CREATED},
+    "mark_deployed": {S.CREATED},
+    "mark_failed": {S.RECORDED, S.PLANNED, S.CREATING, S.CREATED},
+}
+CALLS: dict[str, tuple[tuple[object, ...], dict[str, object], DeploymentState]] = {
+    "mark_rejected": (("policy: image not allowed",), {}, S.REJECTED),
+    "mark_planned": (("dao-1",), {}, S.PLANNED),
+    "mark_creating": (("dao-1",), {"in_flight_until": SENT + 90}, S.CREATING),
+    "mark_not_sent": (("connection refused",), {}, S.CREATING),
+    "mark_created": (("inst-9", "order-9"), {"at": SENT}, S.CREATED),
+    "mark_progress": (("Pending", ["https://p.example"]), {}, S.CREATED),
+    "mark_deployed": (("Deployed", ["https://d.example"]), {}, S.DEPLOYED),
+    "mark_failed": (("spheron: 400 invalid region",), {}, S.FAILED),
+}
+
+
+@pytest.mark.parametrize("start", list(DeploymentState), ids=lambda s: s.value)
+@pytest.mark.parametrize("method", sorted(ALLOWED))
+def test_every_transition_is_allowed_or_refused(
+    ledger: Ledger,
+    row_in_state: Callable[[DeploymentState, int], int],
+    method: str,
+    start: DeploymentState,
+) -> None:
+    pid = row_in_state(start, 1)
+    before = ledger.get(pid)
+    history = ledger.history(pid)
+    args, kwargs, target = CALLS[method]
+    if start in ALLOWED[method]:
+        after = getattr(ledger, method)(pid, *args, **kwargs)
+        assert after.state is target
+        assert ledger.get(pid) == after
+        assert ledger.history(pid)[-1].state is target
+    else:
+        with pytest.raises(InvalidTransitionError, match=f"cannot go from {start.value}"):
+            getattr(ledger, method)(pid, *args, **kwargs)
+        assert ledger.get(pid) == before
+        assert ledger.history(pid) == history
+
+
+def test_terminal_states_accept_no_transition() -> None:
+    terminal = {state for state in DeploymentState if state.is_terminal}
+    assert terminal == {S.REJECTED, S.DEPLOYED, S.FAILED}
+    assert not any(terminal & allowed for allowed in ALLOWED.values())
+
+
+def test_the_ledger_stores_outcomes_and_the_target_text_without_knowing_its_words(
+    ledger: Ledger, row_in_state: Callable[[DeploymentState, int], int]
+) -> None:
+    pid = row_in_state(S.CREATED, 7)
+    row = ledger.mark_progress(pid, "Deployed", ["https://a.example", "https://b.example"])
+    assert (row.state, row.deployment_status) == (S.CREATED, "Deployed")  # the caller decides
+    assert row.urls == ("https://a.example", "https://b.example")
+    assert (row.instance_id, row.deployment_id, row.created_at) == ("inst-1", "order-1", SENT + 1)
+    row = ledger.mark_failed(pid, "ended Failed", deployment_status="Failed")
+    assert (row.state, row.deployment_status, row.reason) == (S.FAILED, "Failed", "ended Failed")
+
+
+def test_status_updates_without_urls_keep_stored_urls_and_repeats_add_no_history(
+    ledger: Ledger, row_in_state: Callable[[DeploymentState, int], int]
+) -> None:
+    pid = row_in_state(S.CREATED, 1)
+    ledger.mark_progress(pid, "Pending", ["https://first.example"])
+    lines = len(ledger.history(pid))
+    ledger.mark_progress(pid, "Pending")
+    assert len(ledger.history(pid)) == lines
+    row = ledger.mark_deployed(pid, "Deployed")
+    assert row.state is S.DEPLOYED and row.urls == ("https://first.example",)
+    assert [h.note for h in ledger.history(pid)][-2:] == [
+        "deployment status Pending",
+        "deployment status Deployed",
+    ]
+
+
+def test_creating_retry_counts_attempts_keeps_its_name_and_its_in_flight_bound(
+    ledger: Ledger, row_in_state: Callable[[DeploymentState, int], int]
+) -> None:
+    pid = row_in_state(S.PLANNED, 3)
+    row = ledger.mark_creating(pid, "dao-3-renamed", in_flight_until=SENT + 90)
+    assert (row.attempts, row.in_flight_until) == (1, SENT + 90)
+    row = ledger.mark_not_sent(pid, "connection refused")
+    assert (row.state, row.in_flight_until) == (S.CREATING, None)
+    row = ledger.mark_creating(pid, "dao-3-renamed", in_flight_until=SENT + 200)
+    assert (row.attempts, row.in_flight_until) == (2, SENT + 200)
+    with pytest.raises(InvalidTransitionError, match="reuse that name"):
+        ledger.mark_creating(pid, "dao-3-other", in_flight_until=SENT)
+    with pytest.raises(ValueError, match="in_flight_until"):
+        ledger.mark_creating(pid, "dao-3-renamed", in_flight_until=-1)
+    row = ledger.get(pid)
+    assert row is not None and row.deployment_name == "dao-3-renamed" and row.attempts == 2
+    notes = [entry.note for entry in ledger.history(pid)]
+    assert notes[-3:] == [
+        "create request 1 sent as dao-3-renamed",
+        "create request not delivered: connection refused",
+        "create request 2 sent as dao-3-renamed",
+    ]
+
+
+def test_history_records_every_step_and_notes(
+    ledger: Ledger, row_in_state: Callable[[DeploymentState, int], int]
+) -> None:
+    pid = row_in_state(S.DEPLOYED, 4)
+    ledger.note(pid, "closed duplicate instance inst-2; kept inst-1")
+    history = ledger.history(pid)
+    assert [entry.state for entry in history] == [
+        S.RECORDED,
+        S.CREATING,
+        S.CREATED,
+        S.DEPLOYED,
+        S.DEPLOYED,
+    ]
+    assert history[0].note.startswith("DeployEvent in block 104")
+    assert history[-1].note == "closed duplicate instance inst-2; kept inst-1"
+    assert history[0].to_dict()["state"] == "RECORDED"
+    with pytest.raises(UnknownProposalError):
+        ledger.note(99, "x")
+    assert ledger.history(99) == []
+
+
+def test_transitions_reject_unknown_proposals_and_empty_values(
+    ledger: Ledger, row_in_state: Callable[[DeploymentState, int], int]
+) -> None:
+    with pytest.raises(UnknownProposalError, match="proposal 42"):
+        ledger.mark_failed(42, "x")
+    pid = row_in_state(S.RECORDED, 1)
+    with pytest.raises(ValueError, match="reason"):
+        ledger.mark_rejected(pid, "  ")
+    ledger.mark_creating(pid, "dao-1", in_flight_until=SENT)
+    ledger.mark_created(pid, "i", "o", at=SENT)
+    with pytest.raises(ValueError, match="urls"):
+        ledger.mark_progress(pid, "Pending", "https://not-a-list.example")  # type: ignore[arg-type]
+    row = ledger.get(pid)
+    assert row is not None and row.deployment_status is None
+
+
+# -- recording batches ----------------------------------------------------------------------------
+
+
+def test_record_batch_inserts_new_events_and_advances_checkpoint(ledger: Ledger) -> None:
+    events = [make_event(3), make_event(1), make_event(2**256 - 1, block=103)]
+    assert ledger.record_batch(events, 500) == [3, 1, 2**256 - 1]
+    assert ledger.checkpoint() == 500
+    row = ledger.get(2**256 - 1)
+    assert row is not None
+    assert row.state is S.RECORDED and row.attempts == 0 and row.urls == ()
+    assert row.spec_json == events[2].spec_json and row.sender == MEMBER.lower()
+    assert row.first_seen_at == row.updated_at
+
+
+def test_replaying_a_batch_inserts_nothing_and_never_moves_checkpoint_back(
+    ledger: Ledger,
+) -> None:
+    batch = [make_event(pid) for pid in range(1, 6)]
+    assert ledger.record_batch(batch, 200) == [1, 2, 3, 4, 5]
+    snapshot = ledger.rows()
+    assert ledger.record_batch(batch, 200) == []
+    assert ledger.record_batch(batch, 150) == []
+    assert ledger.checkpoint() == 200
+    assert ledger.rows() == snapshot
+    assert ledger.record_batch([], 250) == []
+    assert ledger.checkpoint() == 250
+
+
+def test_conflicting_payload_for_known_proposal_is_not_overwritten(
+    ledger: Ledger, caplog: pytest.LogCaptureFixture
+) -> None:
+    original = make_event(1)
+    ledger.record_batch([original], 101)
+    ledger.mark_creating(1, "dao-1", in_flight_until=SENT)
+    forged = make_event(1, spec='{"clusterName": "evil"}', tx_seed=99, block=300)
+    same_position = make_event(2, tx_seed=1, block=101)  # another id at original's log position
+    with caplog.at_level(logging.WARNING, logger="services.bot.ledger"):
+        assert ledger.record_batch([forged, same_position], 300) == []
+    row = ledger.get(1)
+    assert row is not None
+    assert (row.spec_json, row.spec_hash, row.tx_hash) == (
+        original.spec_json,
+        original.spec_hash,
+        original.tx_hash,
+    )
+    assert row.state is S.CREATING
+    assert ledger.get(2) is None
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2
+    assert forged.spec_hash in warnings[0] and original.spec_hash in warnings[0]
+    assert ledger.checkpoint() == 300
+
+
+def test_same_payload_seen_again_at_another_position_is_ignored_quietly(
+    ledger: Ledger, caplog: pytest.LogCaptureFixture
+) -> None:
+    ledger.record_batch([make_event(1)], 101)
+    moved = make_event(1, tx_seed=7, block=130)  # e.g. re-included after a reorg
+    with caplog.at_level(logging.WARNING, logger="services.bot.ledger"):
+        assert ledger.record_batch([moved], 130) == []
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    row = ledger.get(1)
+    assert row is not None and row.block_number == 101
+
+
+def test_duplicate_inside_one_batch_is_inserted_once(ledger: Ledger) -> None:
+    event = make_event(4)
+    assert ledger.record_batch([event, event], 104) == [4]
+    assert len(ledger.rows()) == 1
+
+
+def test_error_while_iterating_a_batch_rolls_everything_back(ledger: Ledger) -> None:
+    ledger.record_batch([make_event(1)], 101)
+
+    def events() -> Iterator[NewEvent]:
+        yield make_event(2)
+        yield make_event(3)
+        raise RuntimeError("log source broke mid-batch")
+
+    with pytest.raises(RuntimeError, match="mid-batch"):
+        ledger.record_batch(events(), 900)
+    assert [row.proposal_id for row in ledger.rows()] == [1]
+    assert ledger.checkpoint() == 101
+    assert ledger.record_batch([make_event(2)], 102) == [2]  # ledger still usable
+
+
+def test_record_batch_refuses_bad_input(ledger: Ledger) -> None:
+    with pytest.raises(ValueError, match="checkpoint_block"):
+        ledger.record_batch([], -1)
+    with pytest.raises(TypeError, match="NewEvent"):
+        ledger.record_batch([{"proposal_id": 1}], 5)  # type: ignore[list-item]
+    assert ledger.checkpoint() is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("proposal_id", -1, "proposal_id"),
+        ("proposal_id", 2**256, "proposal_id"),
+        ("sender", "0xabc", "sender"),
+        ("tx_hash", "0x" + "g" * 64, "tx_hash"),
+        ("spec_hash", "not-hex", "spec_hash"),
+        ("block_number", -5, "block_number"),
+        ("log_index", True, "log_index"),
+    ],
+)
+def test_new_event_validates_fields(field: str, value: object, message: str) -> None:
+    fields = {
+        "proposal_id": 1,
+        "sender": MEMBER,
+        "spec_json": "{}",
+        "spec_hash": "0xab",
+        "block_number": 1,
+        "tx_hash": "0x" + "ab" * 32,
+        "log_index": 0,
+        field: value,
+    }
+    with pytest.raises(ValueError, match=message):
+        NewEvent(**fields)  # type: ignore[arg-type]
+
+
+# -- queries --------------------------------------------------------------------------------------
+
+
+def test_unfinished_lists_resumable_rows_in_chain_order(ledger: Ledger) -> None:
+    events = [
+        make_event(10, block=300, log_index=1),
+        make_event(11, block=300, log_index=0),
+        make_event(12, block=200),
+        make_event(13, block=250),
+        make_event(14, block=260),
+        make_event(15, block=270),
+        make_event(16, block=280),
+        make_event(17, block=290),
+    ]
+    ledger.record_batch(events, 300)
+    ledger.mark_planned(13, "dao-13")
+    ledger.mark_creating(14, "dao-14", in_flight_until=SENT)
+    ledger.mark_creating(15, "dao-15", in_flight_until=SENT)
+    ledger.mark_created(15, "inst", "order", at=SENT)
+    ledger.mark_rejected(16, "bad spec")
+    ledger.mark_failed(17, "secret API_KEY is not set")
+    assert [row.proposal_id for row in ledger.unfinished()] == [12, 13, 14, 15, 11, 10]
+    counts = ledger.counts_by_state()
+    assert counts == {
+        S.RECORDED: 3,
+        S.PLANNED: 1,
+        S.CREATING: 1,
+        S.CREATED: 1,
+        S.REJECTED: 1,
+        S.FAILED: 1,
+        S.DEPLOYED: 0,
+    }
+    assert [row.proposal_id for row in ledger.rows()] == [12, 13, 14, 15, 16, 17, 11, 10]
+    assert [row.proposal_id for row in ledger.rows(limit=2)] == [11, 10]
+    assert [row.proposal_id for row in ledger.rows(state=S.RECORDED)] == [12, 11, 10]
+    assert ledger.rows(limit=0) == []
+
+
+def test_row_to_dict_is_json_ready(
+    ledger: Ledger, row_in_state: Callable[[DeploymentState, int], int]
+) -> None:
+    pid = row_in_state(S.DEPLOYED, 5)
+    row = ledger.get(pid)
+    assert row is not None
+    data = json.loads(json.dumps(row.to_dict()))
+    assert data["state"] == "DEPLOYED"
+    assert data["urls"] == ["https://app.example"]
+    assert data["proposal_id"] == 5 and data["deployment_status"] == "Deployed"
+
+
+def test_writes_from_many_threads_all_land(ledger: Ledger) -> None:
+    def worker(offset: int) -> None:
+        ledger.record_batch([make_event(offset + i) for i in range(25)], offset)
+
+    threads = [threading.Thread(target=worker, args=(n * 1000,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(ledger.rows()) == 200
+    assert ledger.checkpoint() == 7000
+
+
+# -- read-only access -----------------------------------------------------------------------------
+
+
+def test_read_only_ledger_sees_writer_commits_but_cannot_write(
+    ledger: Ledger, ledger_path: Path
+) -> None:
+    ledger.record_batch([make_event(1)], 101)
+    with Ledger.open_readonly(ledger_path) as reader:
+        assert reader.get(1) is not None
+        ledger.record_batch([make_event(2)], 102)  # writer keeps working while a reader is open
+        assert reader.checkpoint() == 102 and reader.get(2) is not None
+        writes: list[Callable[[], object]] = [
+            lambda: reader.record_batch([make_event(3)], 103),
+            lambda: reader.mark_rejected(1, "x"),
+            lambda: reader.mark_planned(1, "n"),
+            lambda: reader.mark_creating(1, "n", in_flight_until=SENT),
+            lambda: reader.note(1, "x"),
+            lambda: reader.mark_failed(1, "x"),
+        ]
+        for write in writes:
+            with pytest.raises(LedgerReadOnlyError, match="read-only"):
+                write()
+    uri = f"{ledger_path.resolve().as_uri()}?mode=ro"
+    with (
+        closing(sqlite3.connect(uri, uri=True)) as raw,
+        pytest.raises(sqlite3.OperationalError, match="readonly"),
+    ):
+        raw.execute("DELETE FROM deployments")
+    row = ledger.get(1)
+    assert row is not None and row.state is S.RECORDED
+    assert ledger.get(3) is None and ledger.checkpoint() == 102
+
+
+def test_read_only_open_of_missing_file_fails_clearly(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.sqlite3"
+    with pytest.raises(FileNotFoundError, match="no ledger"):
+        Ledger.open_readonly(missing)
+    assert not missing.exists()
+
+
+# -- crash safety (real SIGKILL of a writer process) ----------------------------------------------
+
+CRASH_WRITER = """
+import sys, time
+from services.bot.ledger import Ledger, NewEvent
+
+path, mode = sys.argv[1], sys.argv[2]
+ledger = Ledger(path, chain_id=31337, dao_address="0x5FbDB2315678afecb367f032d93F642f64180aa3")
+padding = "x" * 4000  # large rows so the open transaction spills pages into the WAL file
+
+def event(pid):
+    return NewEvent(pid, "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+                    '{"pad": "%s"}' % padding, "0x" + "ab" * 32, 1 + pid // 10,
+                    "0x%064x" % pid, 0)
+
+if mode == "mid-transaction":
+    ledger.record_batch([event(i) for i in range(50)], 100)
+    print("committed", flush=True)
+    def events():
+        for i in range(1000, 3000):
+            if i == 2500:
+                print("inside", flush=True)
+                time.sleep(60)
+            yield event(i)
+    ledger.record_batch(events(), 200)
+else:
+    batch = 0
+    while True:
+        ledger.record_batch([event(batch * 10 + j) for j in range(10)], batch)
+        print(batch, flush=True)
+        batch += 1
+"""
+
+
+def run_writer_until(path: Path, mode: str, ready: Callable[[str], bool]) -> None:
+    """Start the writer process, wait until it prints a line ``ready`` accepts, then SIGKILL it."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CRASH_WRITER, str(path), mode],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if ready(line.strip()):
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+        else:
+            pytest.fail(f"writer exited early with code {proc.wait()}")
+    finally:
+        proc.kill()
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert proc.returncode == -signal.SIGKILL
+
+
+def test_sigkill_inside_a_batch_keeps_none_of_it(ledger_path: Path) -> None:
+    run_writer_until(ledger_path, "mid-transaction", lambda line: line == "inside")
+    wal = ledger_path.with_name(ledger_path.name + "-wal")
+    assert wal.stat().st_size > 1_000_000  # uncommitted pages really reached the disk
+    with Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO) as reopened:
+        ids = [row.proposal_id for row in reopened.rows()]
+        assert ids == list(range(50))
+        assert reopened.checkpoint() == 100
+        assert reopened.record_batch([make_event(1000)], 200) == [1000]
+
+
+@pytest.mark.parametrize("committed_batches", [3, 17, 40])
+def test_sigkill_at_any_moment_leaves_checkpoint_and_rows_consistent(
+    ledger_path: Path, committed_batches: int
+) -> None:
+    run_writer_until(ledger_path, "loop", lambda line: int(line) >= committed_batches)
+    with Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO) as reopened:
+        checkpoint = reopened.checkpoint()
+        assert checkpoint is not None and checkpoint >= committed_batches
+        ids = {row.proposal_id for row in reopened.rows()}
+        assert ids == set(range((checkpoint + 1) * 10))
