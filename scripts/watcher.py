@@ -53,6 +53,14 @@ from services.watcher_command import PUBLIC_CONFIRMATIONS
 @click.option("--dry-run", is_flag=True, help="Validate and record the plan; create nothing.")
 @click.option("--status-port", type=click.IntRange(0, 65535), help="Serve /healthz, /metrics, ...")
 @click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Web page origin (e.g. the members' web app, http://127.0.0.1:8000) allowed to read the "
+    "status server from a browser; repeatable; added to $DEPLOYBOT_CORS_ORIGINS. Default: none.",
+)
+@click.option(
     "--dao", "dao_override", help="DAO address (else DAO_CONTRACT_ADDRESS or ape-config)."
 )
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging, tracebacks on errors.")
@@ -65,6 +73,7 @@ def cli(
     poll_interval: float | None,
     dry_run: bool,
     status_port: int | None,
+    cors_origins: tuple[str, ...],
     dao_override: str | None,
     verbose: bool,
 ) -> None:
@@ -74,6 +83,7 @@ def cli(
     load_dotenv(override=False)
 
     from services.bot_logging import configure_logging, environment_secrets
+    from services.cors import parse_origins
     from services.settings import SettingsError, load_settings
     from services.watcher import FatalBotError
     from services.watcher_command import WatcherRun
@@ -82,6 +92,10 @@ def cli(
         settings = load_settings()
     except SettingsError as error:
         _fail(str(error))
+    try:
+        origins = parse_origins([settings.deploybot_cors_origins or "", *cors_origins])
+    except ValueError as error:
+        _fail(f"--cors-origin: {error}")
     configure_logging(
         [*settings.secret_values(), *environment_secrets(os.environ)], verbose=verbose
     )
@@ -95,6 +109,7 @@ def cli(
         once=once,
         dry_run=dry_run,
         status_port=status_port,
+        cors_origins=origins,
     )
     stop = threading.Event()
     _stop_on_signals(stop)

@@ -47,6 +47,7 @@ class BotOptions:
     watch: WatchOptions
     dry_run: bool = False
     status_port: int | None = None
+    cors_origins: tuple[str, ...] = ()
 
 
 def ledger_path(settings: BotSettings, chain_id: int, dao_address: str) -> Path:
@@ -154,6 +155,8 @@ def run_bot(
                 metrics,
                 port=options.status_port,
                 max_poll_age_s=max(60.0, 3 * options.watch.poll_interval_s + 30),
+                allowed_origins=options.cors_origins,
+                policy=policy,
             )
             stack.enter_context(server)
             logger.info("status on %s (/healthz, /metrics, /deployments)", server.url)

@@ -36,6 +36,7 @@ class WatcherRun:
     once: bool
     dry_run: bool
     status_port: int | None
+    cors_origins: tuple[str, ...] = ()
 
     def execute(self, settings: BotSettings, stop: threading.Event) -> int:
         from ape import networks, project
@@ -93,4 +94,5 @@ class WatcherRun:
             ),
             dry_run=self.dry_run,
             status_port=self.status_port,
+            cors_origins=self.cors_origins,
         )
