@@ -116,14 +116,22 @@ class DaoContracts:
 
 
 def deploy_spheron(
-    chain: Chain, artifacts: dict[str, Artifact], owner: str, *, max_supply: int
+    chain: Chain,
+    artifacts: dict[str, Artifact],
+    owner: str,
+    *,
+    max_supply: int,
+    voting_period_s: int = VOTING_PERIOD_S,
+    quorum_bps: int = QUORUM_BPS,
+    base_uri: str = "ipfs://bench/",
 ) -> DaoContracts:
-    """SpheronDevsNFT and a SpheronDevsDAO on it, with the module's governance parameters."""
+    """SpheronDevsNFT and a SpheronDevsDAO on it, with the module's governance parameters unless
+    given."""
     nft = chain.deploy(
         artifacts["SpheronDevsNFT"],
         "Spheron Devs",
         "SPD",
-        "ipfs://bench/",
+        base_uri,
         NFT_PRICE_WEI,
         max_supply,
         owner,
@@ -132,8 +140,8 @@ def deploy_spheron(
     dao = chain.deploy(
         artifacts["SpheronDevsDAO"],
         nft.address,
-        VOTING_PERIOD_S,
-        QUORUM_BPS,
+        voting_period_s,
+        quorum_bps,
         PROPOSAL_THRESHOLD,
         MAX_SPEC_BYTES,
         sender=owner,
