@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 from collections.abc import Callable
 
 from services.http_service import BackgroundHTTPServer
+
+
+def free_local_port() -> int:
+    """A port on 127.0.0.1 that is free now (for servers whose URL must be known in advance)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def serve_until_stopped(

@@ -26,13 +26,19 @@ ANVIL_CHAIN_ID = "0x539"  # 1337
 VIEWPORT = {"width": 1280, "height": 900}
 
 
-def wallet_script(rpc_url: str, account: str, wallet_chain_id: str | None = None) -> str:
-    """The test wallet for `account`, forwarding to `rpc_url`, starting on `wallet_chain_id`."""
+def wallet_script(
+    rpc_url: str, account: str, wallet_chain_id: str | None = None, name: str = "Test Wallet"
+) -> str:
+    """The test wallet `name` for `account`, forwarding to `rpc_url`, on `wallet_chain_id`."""
+    slug = name.lower().replace(" ", "-")
     config = {
         "rpcUrl": rpc_url,
         "account": account,
         "chainId": ANVIL_CHAIN_ID,
         "walletChainId": wallet_chain_id or ANVIL_CHAIN_ID,
+        "name": name,
+        "uuid": f"uuid-{slug}",
+        "rdns": f"org.spheron-dao-deploy.{slug}",
     }
     return f"const WALLET = {json.dumps(config)};\n{WALLET_SCRIPT}"
 
@@ -64,9 +70,9 @@ OpenApp = Callable[..., Page]
 
 @pytest.fixture
 def open_app(browser: Browser, stack: DaoStack) -> Iterator[OpenApp]:
-    """`open_app(account=None, path="/", wallet_chain_id=None, app_url=None)`: a fresh browser
-    profile on the app, with the test wallet for `account` (none: no wallet at all). Every page
-    must finish without an uncaught script error."""
+    """`open_app(account=None, path="/", wallet_chain_id=None, app_url=None, more_wallets={})`:
+    a fresh browser profile on the app, with the test wallet for `account` (none: no wallet at
+    all) and more wallets by name. Every page must finish without an uncaught script error."""
     opened: list[tuple[object, list[str]]] = []
 
     def open_page(
@@ -75,10 +81,13 @@ def open_app(browser: Browser, stack: DaoStack) -> Iterator[OpenApp]:
         path: str = "/",
         wallet_chain_id: str | None = None,
         app_url: str | None = None,
+        more_wallets: dict[str, str] | None = None,
     ) -> Page:
         context = browser.new_context(viewport=VIEWPORT)
         if account is not None:
             context.add_init_script(wallet_script(stack.anvil.url, account, wallet_chain_id))
+        for name, other in (more_wallets or {}).items():
+            context.add_init_script(wallet_script(stack.anvil.url, other, name=name))
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))

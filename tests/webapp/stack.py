@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from services.emulators.spheron import SpheronEmulator
 from services.localchain import Anvil
 from services.spec import canonical_json, parse_spec
 from services.watcher_process import APE, ROOT, WatcherProcess, watcher_environment
+from services.webapp.serve import free_local_port
 
 MAX_SUPPLY = 100
 VOTING_PERIOD_S = 600
@@ -31,12 +31,6 @@ QUORUM_BPS = 3_400
 SPHERON_TOKEN = "webapp-test-spheron-token"
 START_TIMEOUT_S = 120
 EXAMPLES = ROOT / "examples"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_for_line(
@@ -153,7 +147,7 @@ def dao_stack(workdir: Path) -> Iterator[DaoStack]:
             SpheronEmulator(token=SPHERON_TOKEN, queued_s=0.3, pending_s=0.3)
         )
         # Both ports are chosen first, so the bot and the app start side by side.
-        app_port, status_port = free_port(), free_port()
+        app_port, status_port = free_local_port(), free_local_port()
         app_origin = f"http://127.0.0.1:{app_port}"
         status_url = f"http://127.0.0.1:{status_port}"
         env = watcher_environment(

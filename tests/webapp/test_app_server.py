@@ -17,8 +17,9 @@ from bench.contracts import DaoContracts
 from services.localchain import Anvil
 from services.watcher_process import APE, ROOT, watcher_environment
 from services.webapp.config import AppConfig, AppConfigError, content_security_policy
+from services.webapp.serve import free_local_port
 from services.webapp.server import DIST_DIR, AppNotBuiltError, WebAppServer
-from tests.webapp.stack import deploy_dao, free_port, wait_for_line
+from tests.webapp.stack import deploy_dao, wait_for_line
 
 DAO = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 NFT = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
@@ -120,7 +121,7 @@ def local_dao() -> Iterator[tuple[Anvil, DaoContracts]]:
 
 def test_ape_run_app_serves_the_dao_on_a_local_chain(local_dao, tmp_path):
     anvil, contracts = local_dao
-    port = free_port()
+    port = free_local_port()
     log = tmp_path / "app.log"
     args = ["--network", anvil.network_choice, "--dao", contracts.dao.address]
     with log.open("wb") as out:

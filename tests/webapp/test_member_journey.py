@@ -134,6 +134,41 @@ def test_members_propose_vote_execute_and_see_the_deployment(stack, open_app):
     screenshot(alice, "proposal-list")
 
 
+def test_votes_delegated_away_can_be_taken_back(stack, open_app):
+    stack.chain.transact(stack.nft.functions.delegate(stack.carol), sender=stack.bob)
+    bob = open_app(stack.bob)
+    connect(bob)
+    membership = bob.get_by_test_id("membership")
+    expect(membership).to_contain_text(f"Your 2 tokens vote through {stack.carol}")
+    expect(bob.get_by_test_id("member-votes")).to_have_text("0")
+    bob.get_by_test_id("delegate-self").click()
+    confirmed(bob)
+    expect(bob.get_by_test_id("member-votes")).to_have_text("2")
+    expect(membership).to_contain_text("yourself")
+    assert stack.nft.functions.delegates(stack.bob).call() == stack.bob
+
+
+def test_paused_and_sold_out_minting_are_shown_as_such(stack, open_app):
+    owner = stack.accounts[0]
+    stack.chain.transact(stack.nft.functions.pause(), sender=owner)
+    try:
+        dave = open_app(stack.dave)
+        connect(dave)
+        expect(dave.get_by_test_id("mint")).to_be_disabled()
+        expect(dave.get_by_test_id("mint-reason")).to_have_text(
+            "minting is paused by the NFT owner"
+        )
+    finally:
+        stack.chain.transact(stack.nft.functions.unpause(), sender=owner)
+    expect(dave.get_by_test_id("mint")).to_be_enabled()
+    dave.get_by_test_id("mint-quantity").fill("1000")
+    dave.get_by_test_id("mint").click()
+    left = stack.nft.functions.maxSupply().call() - stack.nft.functions.totalSupply().call()
+    expect(dave.get_by_test_id("error")).to_have_text(
+        f"sold out: 1000 requested but only {left} left"
+    )
+
+
 def test_a_wallet_on_another_network_is_told_and_switched(stack, open_app):
     proposal_id = stack.propose(example_spec("web-service.json", clusterName="switch"))
     bob = open_app(stack.bob, path=f"/#/proposal/{proposal_id}", wallet_chain_id="0x1")
@@ -146,6 +181,22 @@ def test_a_wallet_on_another_network_is_told_and_switched(stack, open_app):
     bob.get_by_test_id("switch-network").click()
     expect(banner).to_be_hidden()
     expect(bob.get_by_test_id("vote-for")).to_be_enabled()
+
+
+def test_every_announced_wallet_can_be_chosen(stack, open_app):
+    page = open_app(stack.alice, more_wallets={"Other Wallet": stack.bob})
+    expect(page.get_by_test_id("membership")).to_be_visible()
+    page.get_by_test_id("connect").click()
+    choices = page.get_by_role("list", name="Wallets found in this browser")
+    expect(choices.get_by_role("button")).to_have_text(["Test Wallet", "Other Wallet"])
+    page.get_by_test_id("wallet-choice-org.spheron-dao-deploy.other-wallet").click()
+    expect(page.get_by_test_id("account")).to_have_attribute("title", stack.bob)
+    expect(page.get_by_test_id("member-tokens")).to_have_text("2")
+    page.evaluate(
+        f"window.testWallets['org.spheron-dao-deploy.other-wallet'].useAccount('{stack.carol}')"
+    )
+    expect(page.get_by_test_id("account")).to_have_attribute("title", stack.carol)
+    expect(page.get_by_test_id("member-tokens")).to_have_text("1")
 
 
 def test_without_a_wallet_everything_is_readable_and_nothing_can_be_sent(stack, open_app):

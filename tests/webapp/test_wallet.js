@@ -1,9 +1,9 @@
 // A test wallet injected into the page before it loads (Playwright's add_init_script), with
-// WALLET = {rpcUrl, account, chainId, walletChainId} prepended by the test. It is an EIP-1193
+// WALLET = {rpcUrl, account, chainId, walletChainId, name, uuid, rdns} prepended by the test. It is an EIP-1193
 // provider announced with EIP-6963, like MetaMask or Rabby, that forwards JSON-RPC to anvil;
 // anvil signs eth_sendTransaction for its unlocked dev accounts, so no key is ever in the page.
 // `walletChainId` is the network the wallet starts on (another one tests the wrong-network banner);
-// wallet_switchEthereumChain moves it to the DAO's chain. `window.testWallet.useAccount(address)`
+// wallet_switchEthereumChain moves it to the DAO's chain. `window.testWallets[rdns].useAccount(address)`
 // switches accounts as a user would in the wallet.
 (() => {
   const config = WALLET;
@@ -74,17 +74,18 @@
   };
 
   const info = Object.freeze({
-    uuid: "2f0c6a52-1d2e-4a53-9f0e-6e7b3c1a9d11",
-    name: "Test Wallet",
+    uuid: config.uuid,
+    name: config.name,
     icon: "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 8 8'%3E%3Crect width='8' height='8' fill='%23555'/%3E%3C/svg%3E",
-    rdns: "org.spheron-dao-deploy.testwallet",
+    rdns: config.rdns,
   });
   const announce = () =>
     window.dispatchEvent(new CustomEvent("eip6963:announceProvider", { detail: Object.freeze({ info, provider }) }));
   window.addEventListener("eip6963:requestProvider", announce);
   announce();
 
-  window.testWallet = {
+  window.testWallets = window.testWallets || {};
+  window.testWallets[config.rdns] = {
     useAccount(address) {
       account = address;
       emit("accountsChanged", [address]);

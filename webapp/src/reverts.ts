@@ -80,8 +80,3 @@ export function describeError(name: string, args: ErrorArgs, context: RevertCont
     return `the contract reverted with ${name} (arguments could not be read)`;
   }
 }
-
-/** Whether the catalogue has a message for `name` (tests use it to check coverage). */
-export function knowsError(name: string): boolean {
-  return name in ERRORS || name in BUILTINS;
-}

@@ -8,8 +8,8 @@ import { daoAbi, nftAbi } from "../../generated/contracts";
 
 export { daoAbi, nftAbi };
 
-/** Errors of both contracts: the DAO calls the token, so a DAO call can revert with its errors. */
-export const errorAbi = [...daoAbi, ...nftAbi].filter((item) => item.type === "error");
+/** Each contract's ABI with the other's errors: the DAO calls the token, so a DAO call can revert
+ * with the token's errors (and the reverse never hurts). */
 export const daoCallAbi = [...daoAbi, ...nftAbi.filter((item) => item.type === "error")];
 export const nftCallAbi = [...nftAbi, ...daoAbi.filter((item) => item.type === "error")];
 

@@ -62,10 +62,10 @@ export interface Permission {
 /** The member's connection as far as sending goes. */
 export type Signer = { kind: "none" } | { kind: "wrong-network" } | { kind: "ready"; address: Address };
 
-function needsSigner(signer: Signer, what: string): Permission | null {
-  if (signer.kind === "none") return { allowed: false, reason: `connect a wallet to ${what}` };
-  if (signer.kind === "wrong-network") return { allowed: false, reason: `switch your wallet's network to ${what}` };
-  return null;
+function needsSigner(signer: Exclude<Signer, { kind: "ready" }>, what: string): Permission {
+  return signer.kind === "none"
+    ? { allowed: false, reason: `connect a wallet to ${what}` }
+    : { allowed: false, reason: `switch your wallet's network to ${what}` };
 }
 
 export function votePermission(p: ProposalRecord, member: MemberFacts | null, signer: Signer, now: bigint): Permission {
@@ -76,8 +76,7 @@ export function votePermission(p: ProposalRecord, member: MemberFacts | null, si
       detail: describeError("SpheronDevsDAOVotingClosed", { proposalId: p.id, deadline: p.deadline }, { now }),
     };
   }
-  const missing = needsSigner(signer, "vote");
-  if (missing || signer.kind !== "ready") return missing as Permission;
+  if (signer.kind !== "ready") return needsSigner(signer, "vote");
   const previous = p.votes.find((vote) => vote.voter === signer.address);
   if (previous) {
     return {
@@ -111,8 +110,7 @@ export function executePermission(p: ProposalRecord, member: MemberFacts | null,
   if (!p.creation) {
     return { allowed: false, reason: "the proposal's JSON was not found in its ProposalCreated event" };
   }
-  const missing = needsSigner(signer, "execute");
-  if (missing || signer.kind !== "ready") return missing as Permission;
+  if (signer.kind !== "ready") return needsSigner(signer, "execute");
   if (!member || member.tokens === 0n) {
     return {
       allowed: false,
@@ -124,8 +122,7 @@ export function executePermission(p: ProposalRecord, member: MemberFacts | null,
 }
 
 export function proposePermission(member: MemberFacts | null, signer: Signer, threshold: bigint): Permission {
-  const missing = needsSigner(signer, "propose");
-  if (missing || signer.kind !== "ready") return missing as Permission;
+  if (signer.kind !== "ready") return needsSigner(signer, "propose");
   const votes = member?.votes ?? 0n;
   if (votes < threshold) {
     return {

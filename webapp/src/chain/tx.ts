@@ -1,6 +1,11 @@
 // Sending a transaction the way the scripts do: simulate it first against the pending block (so a
 // revert is shown in words and costs no gas), then let the wallet sign, then follow it to its
 // receipt, reporting each stage.
+//
+// The gas limit is estimated here, against the pending block, with a margin: wallets estimate
+// against the latest block, where a vote checkpoint written in that block is updated in place,
+// while the transaction lands in the next block and pushes a new checkpoint (about 20,000 gas
+// more); `delegate` then runs out of gas.
 import {
   type Abi,
   type Address,
@@ -12,7 +17,13 @@ import {
   InsufficientFundsError,
   UserRejectedRequestError,
 } from "viem";
-import { getBlock, simulateContract, waitForTransactionReceipt, writeContract } from "viem/actions";
+import {
+  estimateContractGas,
+  getBlock,
+  simulateContract,
+  waitForTransactionReceipt,
+  writeContract,
+} from "viem/actions";
 import { type RevertContext, describeError } from "../reverts";
 import type { ReadClient } from "./client";
 import type { Wallets } from "./wallet";
@@ -23,6 +34,9 @@ export type TxStage =
   | { kind: "pending"; label: string; hash: Hex }
   | { kind: "confirmed"; label: string; hash: Hex; block: bigint; gasUsed: bigint }
   | { kind: "failed"; label: string; message: string; hash?: Hex };
+
+/** Gas limit sent: the pending block's estimate plus this margin, in percent. */
+const GAS_MARGIN_PERCENT = 125n;
 
 /** A failure already put in words for the member. */
 export class TxFailure extends Error {}
@@ -109,10 +123,13 @@ export async function sendTransaction(
   let hash: Hex | undefined;
   try {
     onStage({ kind: "checking", label });
-    // The request is typed by its caller's ABI; viem's generic parameter types need a cast here.
-    await simulateContract(client, { ...call, account, blockTag: "pending" } as unknown as Parameters<typeof simulateContract>[1]);
+    // The request is typed by its caller's ABI; viem's generic parameter types need casts here.
+    const pending = { ...call, account, blockTag: "pending" } as const;
+    await simulateContract(client, pending as unknown as Parameters<typeof simulateContract>[1]);
+    const estimate = await estimateContractGas(client, pending as unknown as Parameters<typeof estimateContractGas>[1]);
+    const gas = (estimate * GAS_MARGIN_PERCENT) / 100n;
     onStage({ kind: "signing", label });
-    hash = await writeContract(signer, { ...call, account, chain: signer.chain } as unknown as Parameters<typeof writeContract>[1]);
+    hash = await writeContract(signer, { ...call, account, chain: signer.chain, gas } as unknown as Parameters<typeof writeContract>[1]);
     onStage({ kind: "pending", label, hash });
     const receipt = await waitForTransactionReceipt(client, { hash });
     if (receipt.status !== "success") {

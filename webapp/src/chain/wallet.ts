@@ -37,6 +37,9 @@ interface AnnounceDetail {
 
 const REMEMBERED = "spheron-dao.wallet";
 
+/** What changed: a wallet announced itself, the account, or the wallet's network. */
+export type WalletChange = "found" | "connection" | "network";
+
 function text(value: unknown, limit: number): string {
   return typeof value === "string" ? value.slice(0, limit) : "";
 }
@@ -44,17 +47,17 @@ function text(value: unknown, limit: number): string {
 export class Wallets {
   readonly found: WalletInfo[] = [];
   connection: Connection | null = null;
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Set<(what: WalletChange) => void>();
   private subscribed: EIP1193Provider | null = null;
 
   constructor(private readonly chain: Chain) {}
 
-  onChange(listener: () => void): void {
+  onChange(listener: (what: WalletChange) => void): void {
     this.listeners.add(listener);
   }
 
-  private changed(): void {
-    for (const listener of this.listeners) listener();
+  private changed(what: WalletChange): void {
+    for (const listener of this.listeners) listener(what);
   }
 
   /** Listen for EIP-6963 announcements and ask wallets to announce themselves. */
@@ -72,26 +75,31 @@ export class Wallets {
         rdns: text(detail.info?.rdns, 100),
         provider: detail.provider,
       });
-      this.changed();
+      this.changed("found");
     });
     window.dispatchEvent(new Event("eip6963:requestProvider"));
     const legacy = (window as unknown as { ethereum?: EIP1193Provider }).ethereum;
     window.setTimeout(() => {
       if (!this.found.length && legacy && typeof legacy.request === "function") {
         this.found.push({ uuid: "legacy", name: "Browser wallet", icon: "", rdns: "", provider: legacy });
-        this.changed();
+        this.changed("found");
       }
       void this.reconnect();
     }, 200);
   }
 
-  /** Reconnect without a prompt to the wallet used last, if it still grants the account. */
+  /** Reconnect without a prompt to the wallet used last, if it still grants the account (a
+   * failure only means the member connects again). */
   private async reconnect(): Promise<void> {
-    const rdns = window.localStorage.getItem(REMEMBERED);
-    const wallet = this.found.find((w) => w.rdns === rdns || (rdns === "legacy" && w.uuid === "legacy"));
-    if (!wallet || this.connection) return;
-    const accounts = (await wallet.provider.request({ method: "eth_accounts" })) as string[];
-    if (accounts.length) await this.connect(wallet, false);
+    try {
+      const rdns = window.localStorage.getItem(REMEMBERED);
+      const wallet = this.found.find((w) => w.rdns === rdns || (rdns === "legacy" && w.uuid === "legacy"));
+      if (!wallet || this.connection) return;
+      const accounts = (await wallet.provider.request({ method: "eth_accounts" })) as string[];
+      if (accounts.length) await this.connect(wallet, false);
+    } catch {
+      this.connection = null;
+    }
   }
 
   async connect(wallet: WalletInfo, ask = true): Promise<void> {
@@ -103,13 +111,13 @@ export class Wallets {
     this.connection = { wallet, address: getAddress(first), chainId };
     window.localStorage.setItem(REMEMBERED, wallet.rdns || "legacy");
     this.subscribe(provider);
-    this.changed();
+    this.changed("connection");
   }
 
   disconnect(): void {
     this.connection = null;
     window.localStorage.removeItem(REMEMBERED);
-    this.changed();
+    this.changed("connection");
   }
 
   private subscribe(provider: EIP1193Provider): void {
@@ -119,12 +127,12 @@ export class Wallets {
       if (!this.connection || this.connection.wallet.provider !== provider) return;
       const first = accounts[0];
       this.connection = first ? { ...this.connection, address: getAddress(first) } : null;
-      this.changed();
+      this.changed("connection");
     });
     provider.on("chainChanged", (chainId: string) => {
       if (!this.connection || this.connection.wallet.provider !== provider) return;
       this.connection = { ...this.connection, chainId: Number(chainId) };
-      this.changed();
+      this.changed("network");
     });
   }
 
@@ -156,7 +164,7 @@ export class Wallets {
     }
     const current = Number(await provider.request({ method: "eth_chainId" }));
     if (this.connection) this.connection = { ...this.connection, chainId: current };
-    this.changed();
+    this.changed("network");
   }
 
   /** A client that signs with the connected wallet, on the DAO's chain. */

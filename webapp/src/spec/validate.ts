@@ -13,7 +13,7 @@
 // with the same field paths and messages.
 import validateSchema from "../../generated/spec-validator.js";
 import rules from "../../generated/spec-rules.json";
-import { type JsonObject, type JsonValue, JsonSyntaxError, parseStrictJson, pointer, quote } from "./json";
+import { type JsonObject, type JsonValue, JsonSyntaxError, parseStrictJson, quote } from "./json";
 import { canonicalJson } from "./canonical";
 
 /** One problem: a dotted field path ("configuration.ports[0].exposedPort", or "spec") and why. */
@@ -331,5 +331,3 @@ function describe(value: JsonValue | undefined, lexeme: string | undefined): str
   if (typeof value === "string") return quote(value);
   return Array.isArray(value) ? "an array" : "an object";
 }
-
-export { pointer };

@@ -6,7 +6,7 @@ import { type Deployment, type PolicyVerdict, fetchDeployments, fetchPolicyVerdi
 import type { AppConfig } from "../config";
 import { chainOf, daoAbi, daoCallAbi, nftCallAbi, readClient } from "../chain/client";
 import { type DaoSnapshot, DaoReader, type ProposalRecord } from "../chain/dao";
-import { type Signer, chainNow } from "../chain/governance";
+import { type Signer, SUPPORT_NAMES, chainNow } from "../chain/governance";
 import { type TxRequest, type TxStage, TxFailure, explainError, sendTransaction } from "../chain/tx";
 import { Wallets } from "../chain/wallet";
 import { formatRelative } from "../format";
@@ -64,9 +64,14 @@ export class App {
   }
 
   start(): void {
-    this.wallets.onChange(() => {
+    this.wallets.onChange((what) => {
+      if (what === "found") {
+        this.render();
+        return;
+      }
       this.choosingWallet = false;
-      void this.reload();
+      if (what === "connection") void this.reload(); // the member's tokens and votes
+      else this.render();
     });
     this.wallets.discover();
     window.addEventListener("hashchange", () => {
@@ -171,7 +176,7 @@ export class App {
 
   private vote(p: ProposalRecord, support: number): void {
     void this.run({
-      label: `Vote ${["Against", "For", "Abstain"][support]} on proposal ${p.id}`,
+      label: `Vote ${SUPPORT_NAMES[support] ?? support} on proposal ${p.id}`,
       address: this.config.daoAddress,
       abi: daoCallAbi,
       functionName: "voteOnProposal",

@@ -124,10 +124,19 @@ function voters(p: ProposalRecord): string {
   return `${plural(p.votes.length, "voter")}: ${shown.join(", ")}${p.votes.length > 3 ? ", …" : ""}`;
 }
 
+/** Summaries by spec text: a spec never changes, and the list is redrawn on every block. */
+const summaries = new Map<string, string>();
+
 function summaryOf(p: ProposalRecord): string {
   if (!p.creation) return "spec not found in the logs";
-  const check = checkSpec(p.creation.specJson, Number.MAX_SAFE_INTEGER);
-  return check.ok ? specSummary(check.spec) : "invalid spec (the bot will refuse it)";
+  const json = p.creation.specJson;
+  let summary = summaries.get(json);
+  if (summary === undefined) {
+    const check = checkSpec(json, Number.MAX_SAFE_INTEGER);
+    summary = check.ok ? specSummary(check.spec) : "invalid spec (the bot will refuse it)";
+    summaries.set(json, summary);
+  }
+  return summary;
 }
 
 function proposalRow(p: ProposalRecord, now: bigint, deployment: Deployment | undefined): HTMLElement {
