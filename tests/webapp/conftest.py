@@ -44,7 +44,10 @@ def wallet_script(
 
 
 def screenshot(page: Page, name: str) -> Path:
-    """Save a full-page screenshot as a test artifact."""
+    """Save a full-page screenshot as a test artifact, after checking that nothing on the page
+    (a long hash, URL or address) pushes it wider than the window."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= VIEWPORT["width"], f"{name}: the page is {width} px wide"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)

@@ -120,6 +120,10 @@ def test_members_propose_vote_execute_and_see_the_deployment(stack, open_app):
     alice.get_by_test_id("execute").click()
     confirmed(alice)
     expect(alice.get_by_test_id(f"proposal-{proposal_id}-state")).to_have_text("Executed")
+    executed_in = stack.anvil.head()
+    expect(alice.get_by_role("list", name="Timeline")).to_contain_text(
+        f"block {executed_in}: passed, DeployEvent emitted"
+    )
     expect(alice.get_by_test_id(f"deployment-{proposal_id}-state")).to_have_text(
         "DEPLOYED", timeout=DEPLOY_TIMEOUT_MS
     )

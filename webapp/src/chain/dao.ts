@@ -57,6 +57,8 @@ export interface ProposalRecord {
   creation: { proposer: Address; block: bigint; tx: Hex; specJson: string } | null;
   /** JSON from ProposalCreated events of this id that do NOT hash to specHash (never trusted). */
   mismatchedJson: string[];
+  /** Where ProposalExecuted was emitted, once executed. */
+  execution: { block: bigint; tx: Hex } | null;
   votes: VoteRecord[];
 }
 
@@ -96,6 +98,7 @@ export class DaoReader {
   private scannedTo: bigint | null = null;
   private readonly creations = new Map<bigint, Creation[]>();
   private readonly votes = new Map<bigint, VoteRecord[]>();
+  private readonly executions = new Map<bigint, { block: bigint; tx: Hex }>();
   private readonly seenVotes = new Set<string>();
   private readonly finalProposals = new Map<bigint, ProposalRecord>();
   private readonly pastVotes = new Map<string, bigint>();
@@ -129,9 +132,10 @@ export class DaoReader {
     const from = this.scannedTo === null ? rules.deploymentBlock : this.scannedTo + 1n;
     const ids: bigint[] = [];
     for (let id = 1n; id <= numProposals; id++) ids.push(id);
-    const [created, cast, views] = await Promise.all([
+    const [created, cast, executed, views] = await Promise.all([
       from <= head.number ? this.createdLogs(from, head.number) : Promise.resolve([]),
       from <= head.number ? this.voteLogs(from, head.number) : Promise.resolve([]),
+      from <= head.number ? this.executedLogs(from, head.number) : Promise.resolve([]),
       Promise.all(
         ids.map((id) =>
           this.finalProposals.has(id)
@@ -142,6 +146,7 @@ export class DaoReader {
     ]);
     this.scannedTo = head.number;
     for (const [id, creation] of created) this.creations.set(id, [...(this.creations.get(id) ?? []), creation]);
+    for (const [id, execution] of executed) this.executions.set(id, execution);
     for (const [id, vote, key] of cast) {
       if (this.seenVotes.has(key)) continue;
       this.seenVotes.add(key);
@@ -150,7 +155,7 @@ export class DaoReader {
 
     const proposals = ids.map((id, index) => {
       const final = this.finalProposals.get(id);
-      if (final) return { ...final, votes: this.votes.get(id) ?? [] };
+      if (final) return { ...final, votes: this.votes.get(id) ?? [], execution: this.executions.get(id) ?? null };
       const view = views[index];
       if (!view) throw new Error(`proposal ${id} was not read`);
       const matching = (this.creations.get(id) ?? []).filter((c) => c.hash === view.specHash);
@@ -170,6 +175,7 @@ export class DaoReader {
           ? { proposer: creation.proposer, block: creation.block, tx: creation.tx, specJson: creation.specJson }
           : null,
         mismatchedJson: (this.creations.get(id) ?? []).filter((c) => c.hash !== view.specHash).map((c) => c.specJson),
+        execution: this.executions.get(id) ?? null,
         votes: this.votes.get(id) ?? [],
       };
       if (record.executed && record.creation) this.finalProposals.set(id, record);
@@ -256,6 +262,20 @@ export class DaoReader {
         hash: keccak256(stringToBytes(log.args.spheronInstanceJson)),
       },
     ]);
+  }
+
+  private async executedLogs(from: bigint, to: bigint): Promise<[bigint, { block: bigint; tx: Hex }][]> {
+    const logs = await splitOnRefusal(from, to, 0, (fromBlock, toBlock) =>
+      getContractEvents(this.client, {
+        address: this.dao,
+        abi: daoAbi,
+        eventName: "ProposalExecuted",
+        fromBlock,
+        toBlock,
+        strict: true,
+      }),
+    );
+    return logs.map((log) => [log.args.proposalId, { block: log.blockNumber, tx: log.transactionHash }]);
   }
 
   private async voteLogs(from: bigint, to: bigint): Promise<[bigint, VoteRecord, string][]> {

@@ -10,7 +10,7 @@ import { type Signer, proposePermission } from "../chain/governance";
 import { SPEC_LIMITS, checkSpec } from "../spec/validate";
 import { specSummary, specView } from "../spec/summary";
 import { h, replace } from "./dom";
-import { problemList, showPolicyVerdict } from "./spec-view";
+import { problemList, showPolicyVerdict, specDetails } from "./spec-view";
 
 export interface CreateActions {
   propose(canonical: string): void;
@@ -143,6 +143,8 @@ export class CreateView {
       threshold,
       h("h3", {}, "Canonical form (what is submitted)"),
       h("pre", { class: "json", testid: "create-canonical", attrs: { tabindex: "0" }, aria: { label: "Canonical JSON" } }, check.canonical),
+      h("h3", {}, "What it deploys"),
+      specDetails(check.spec),
     );
     showPolicyVerdict(
       policy,

@@ -59,7 +59,13 @@ function timeline(p: ProposalRecord, snapshot: DaoSnapshot, now: bigint): HTMLEl
       true,
     ),
     step("Voting ends", formatWhen(p.deadline, now), now > p.deadline || p.executed),
-    step("Executed", p.executed ? (p.passed ? "yes: DeployEvent emitted" : "yes: did not pass, nothing deployed") : "not yet", p.executed),
+    step(
+      "Executed",
+      p.executed
+        ? `${p.execution ? `block ${p.execution.block}: ` : ""}${p.passed ? "passed, DeployEvent emitted" : "did not pass, nothing deployed"}`
+        : "not yet",
+      p.executed,
+    ),
   );
 }
 
