@@ -18,6 +18,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from web3.contract import Contract
+
 from bench.contracts import NFT_PRICE_WEI, Chain, DaoContracts, deploy_spheron, load_artifacts
 from services.emulators.spheron import SpheronEmulator
 from services.localchain import Anvil
@@ -36,16 +38,16 @@ EXAMPLES = ROOT / "examples"
 def wait_for_line(
     path: Path,
     pattern: re.Pattern[str],
-    process: subprocess.Popen[bytes] | None,
+    process: subprocess.Popen[bytes],
     timeout_s: float = START_TIMEOUT_S,
 ) -> re.Match[str]:
-    """The first match of ``pattern`` in the log at ``path``, waiting for it to be written."""
+    """The first match of ``pattern`` in ``process``'s log at ``path``, waiting for it."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         text = path.read_text(errors="replace") if path.exists() else ""
         if match := pattern.search(text):
             return match
-        if process is not None and process.poll() is not None:
+        if process.poll() is not None:
             raise RuntimeError(f"{process.args} exited with {process.returncode}:\n{text[-3000:]}")
         time.sleep(0.1)
     raise TimeoutError(f"no {pattern.pattern!r} in {path} after {timeout_s} s")
@@ -62,13 +64,12 @@ def example_spec(name: str, **changes: object) -> str:
 
 @dataclass
 class DaoStack:
+    """What the tests drive directly: the chain and the contracts; and the app's URL."""
+
     anvil: Anvil
     chain: Chain
-    dao: object
-    nft: object
-    emulator: SpheronEmulator
-    watcher: WatcherProcess
-    status_url: str
+    dao: Contract
+    nft: Contract
     app_url: str
 
     @property
@@ -175,9 +176,9 @@ def dao_stack(workdir: Path) -> Iterator[DaoStack]:
                 stderr=subprocess.STDOUT,
             )
         stack.callback(_stop, app)
-        wait_for_line(workdir / "watcher.log", re.compile(r"status on http://"), None)
+        watcher.wait_until_polling(workdir / "ledger.sqlite3", START_TIMEOUT_S)
         wait_for_line(app_log, re.compile(r"^app: http://", re.M), app)
-        yield DaoStack(anvil, chain, dao, nft, emulator, watcher, status_url, app_origin)
+        yield DaoStack(anvil, chain, dao, nft, app_origin)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
