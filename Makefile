@@ -1,8 +1,9 @@
 # spheron-dao-deploy — every target installs what it needs (idempotent, quick when installed).
 #   make demo   the whole pipeline on a local chain with the local Spheron emulator
-#   make test   the test suite (contracts, services, scripts, the deploy bot)
-#   make bench  gas and bot benchmarks -> bench/results.json
-#   make lint   ruff
+#               (make demo KEEP=1: then keep serving the web app on the demo's chain)
+#   make test   the test suite (contracts, services, scripts, the deploy bot, the web app)
+#   make bench  gas, bot and web app benchmarks -> bench/results.json
+#   make lint   ruff, and tsc on the web app
 
 SHELL := /bin/sh
 PYTHON ?= python3
@@ -13,7 +14,7 @@ export PATH := $(BIN):$(PATH)
 # Ape never reaches the network for these in tests and the demo.
 export APE_DISABLE_TELEMETRY := 1
 
-.PHONY: all install solc test lint format demo bench clean
+.PHONY: all install solc chromium test lint format demo bench clean
 
 all: install
 
@@ -40,24 +41,44 @@ solc: node_modules/.installed
 	$(BIN)/ape compile
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed $(BIN)/anvil solc .build/__local__.json
+# The web app (webapp/): data exported from Python (spec schema, revert messages), then the ABIs,
+# the standalone spec validator and the bundle (webapp/build.mjs), then the type check.
+WEBAPP_SOURCES := $(shell find webapp/src webapp/static -type f 2>/dev/null) webapp/build.mjs webapp/tsconfig.json
+WEBAPP_DATA_SOURCES := $(wildcard services/spec/*.py) services/cli/error_catalogue.py services/common/formatting.py services/webapp/build_data.py
+
+webapp/generated/.stamp: $(VENV)/.installed $(WEBAPP_DATA_SOURCES)
+	$(BIN)/python -m services.webapp.build_data webapp/generated
+	touch $@
+
+webapp/dist/.built: node_modules/.installed .build/__local__.json webapp/generated/.stamp $(WEBAPP_SOURCES)
+	node webapp/build.mjs
+	node_modules/.bin/tsc -p webapp
+	touch $@
+
+# Always checked (quick when installed): the browser tests drive Debian's chromium.
+chromium:
+	@tools/install-chromium.sh
+
+install: $(VENV)/.installed node_modules/.installed $(BIN)/anvil solc .build/__local__.json webapp/dist/.built chromium
 
 test: install
 	$(BIN)/ape test tests
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed webapp/dist/.built
 	$(BIN)/ruff format --check services testbed scripts tests bench
 	$(BIN)/ruff check services testbed scripts tests bench
+	node_modules/.bin/tsc -p webapp
+	node_modules/.bin/tsc -p tests/webapp/node
 
 format: $(VENV)/.installed
 	$(BIN)/ruff format services testbed scripts tests bench
 	$(BIN)/ruff check --fix services testbed scripts tests bench
 
 demo: install
-	$(BIN)/python -m testbed.demo
+	$(BIN)/python -m testbed.demo $(if $(KEEP),--keep)
 
 bench: install
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf .build contracts/.cache
+	rm -rf .build contracts/.cache webapp/generated webapp/dist

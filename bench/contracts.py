@@ -32,19 +32,28 @@ GOVERNOR_QUORUM_PERCENT = QUORUM_BPS // 100
 
 
 def deploy_spheron(
-    chain: Chain, artifacts: dict[str, Artifact], owner: str, *, max_supply: int
+    chain: Chain,
+    artifacts: dict[str, Artifact],
+    owner: str,
+    *,
+    max_supply: int,
+    voting_period_s: int = VOTING_PERIOD_S,
+    quorum_bps: int = QUORUM_BPS,
+    base_uri: str = "ipfs://bench/",
 ) -> DaoContracts:
-    """SpheronDevsNFT and a SpheronDevsDAO on it, with the benchmark's governance parameters."""
+    """SpheronDevsNFT and a SpheronDevsDAO on it, with the benchmark's governance parameters
+    unless given."""
     return deploy_dao(
         chain,
         artifacts,
         owner,
         max_supply=max_supply,
         price_wei=NFT_PRICE_WEI,
-        voting_period_s=VOTING_PERIOD_S,
-        quorum_bps=QUORUM_BPS,
+        voting_period_s=voting_period_s,
+        quorum_bps=quorum_bps,
         proposal_threshold=PROPOSAL_THRESHOLD,
         max_spec_bytes=MAX_SPEC_BYTES,
+        base_uri=base_uri,
     )
 
 

@@ -20,6 +20,8 @@ NOT_MEASURED = "n/a"
 #: Etherscan calls allowed per this many backfilled events.
 CALLS_PER_EVENTS = (12, 10_000)
 LATENCY_SLACK_S = 0.5
+#: Most HTTP requests the web app may send to the RPC to show its proposal list.
+RENDER_ROUND_TRIPS = 3
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,13 @@ TARGETS: tuple[Target, ...] = (
         f"<= poll interval + {LATENCY_SLACK_S} s",
         lambda v, r: v <= r["bot.poll_interval_s"] + LATENCY_SLACK_S,
     ),
+    Target("webapp.first_render_100_ms", "<= 1,000 ms", lambda v, _r: v <= 1_000),
+    Target(
+        "webapp.rpc_requests_100",
+        f"<= {RENDER_ROUND_TRIPS} and = rpc_requests_10",
+        lambda v, r: v <= RENDER_ROUND_TRIPS and v == r["webapp.rpc_requests_10"],
+    ),
+    Target("webapp.bundle_gzip_kib", "<= 150 KiB", lambda v, _r: v <= 150),
 )
 
 #: Table order; metrics without a target are shown for information.
@@ -101,6 +110,13 @@ METRICS: tuple[str, ...] = (
     "bot.latency_samples",
     "bot.latency_p50_s",
     "bot.latency_p95_s",
+    "webapp.first_render_10_ms",
+    "webapp.first_render_100_ms",
+    "webapp.rpc_requests_10",
+    "webapp.rpc_requests_100",
+    "webapp.rpc_calls_100",
+    "webapp.bundle_kib",
+    "webapp.bundle_gzip_kib",
 )
 
 _BY_METRIC = {target.metric: target for target in TARGETS}

@@ -1,4 +1,4 @@
-"""`python -m bench.run` (`make bench`): gas, backfill and latency figures.
+"""`python -m bench.run` (`make bench`): gas, backfill, latency and web app figures.
 
 Writes `bench/results.json` (flat metric keys, plus `machine`, `date`, `targets` and, if a section
 failed, `errors`) and prints a table with each target met or missed, then the gas beside
@@ -21,6 +21,7 @@ from bench.gas import measure_gas
 from bench.latency import measure_latency
 from bench.machine import machine_info, now_utc
 from bench.report import evaluate, format_peer_table, format_table, target_summary
+from bench.webapp import measure_webapp
 from testbed.anvil import Anvil
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
@@ -43,6 +44,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
             "latency",
             lambda: measure_latency(args.proposals, args.poll_interval, seed=args.seed),
         ),
+        ("webapp", lambda: measure_webapp(args.render_proposals)),
     )
     for name, section in sections:
         print(f"bench: {name} ...", flush=True)
@@ -67,6 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--proposals", type=int, default=10, help="latency samples")
     parser.add_argument("--poll-interval", type=float, default=1.0, help="watcher poll (s)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--render-proposals", type=int, default=100, help="proposals the web app renders"
+    )
     args = parser.parse_args(argv)
     try:
         results, errors = run(args)

@@ -65,6 +65,14 @@ if TYPE_CHECKING:
     "0.0.0.0 for every interface, as in the container image).",
 )
 @click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Web page origin (e.g. the members' web app, http://127.0.0.1:8000) allowed to read the "
+    "status server from a browser; repeatable; added to $DEPLOYBOT_CORS_ORIGINS. Default: none.",
+)
+@click.option(
     "--dao", "dao_override", help="DAO address (else DAO_CONTRACT_ADDRESS or ape-config)."
 )
 def cli(
@@ -79,6 +87,7 @@ def cli(
     dry_run: bool,
     status_port: int | None,
     status_host: str | None,
+    cors_origins: tuple[str, ...],
     dao_override: str | None,
 ) -> None:
     """Watch the DAO's DeployEvents and create each approved Spheron instance exactly once."""
@@ -88,12 +97,18 @@ def cli(
     from services.bot.command import WatcherRun, run_until_stopped
     from services.bot.log_setup import configure_logging
     from services.bot.settings import load_settings
+    from services.cli.errors import ConfigError
     from services.cli.failures import report_failures
+    from services.common.cors import parse_origins
     from services.common.env import load_env
 
     load_env()
     with report_failures():
         settings = load_settings()
+        try:
+            origins = parse_origins([settings.deploybot_cors_origins or "", *cors_origins])
+        except ValueError as error:
+            raise ConfigError(f"CORS origin: {error}") from None
         configure_logging(
             settings.redaction_secrets(os.environ), verbose=ape_logger.level <= LogLevel.DEBUG
         )
@@ -109,6 +124,7 @@ def cli(
             dry_run=dry_run,
             status_port=status_port,
             status_host=status_host or settings.deploybot_status_host,
+            cors_origins=origins,
             reread_blocks=reread_blocks,
         )
         stop = threading.Event()

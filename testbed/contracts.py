@@ -79,9 +79,13 @@ class Chain:
         """`gasUsed` of `call` sent from `sender`."""
         return int(self.transact(call, sender=sender, value=value)["gasUsed"])
 
+    def increase_time(self, seconds: int) -> None:
+        """Move the time of the next block forward by `seconds` (nothing is mined yet)."""
+        self._rpc("evm_increaseTime", [int(seconds)])
+
     def advance(self, seconds: int) -> None:
         """Move chain time forward by `seconds` and mine a block (time travel)."""
-        self._rpc("evm_increaseTime", [int(seconds)])
+        self.increase_time(seconds)
         self.mine()
 
     def mine(self, blocks: int = 1) -> int:
@@ -124,13 +128,14 @@ def deploy_spheron(
     quorum_bps: int = 2_000,
     proposal_threshold: int = 1,
     max_spec_bytes: int = 8_192,
+    base_uri: str = "ipfs://testbed/",
 ) -> DaoContracts:
     """SpheronDevsNFT (owned by `owner`) and a SpheronDevsDAO counting its votes."""
     nft = chain.deploy(
         artifacts["SpheronDevsNFT"],
         "Spheron Devs",
         "SPD",
-        "ipfs://testbed/",
+        base_uri,
         price_wei,
         max_supply,
         owner,

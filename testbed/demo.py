@@ -6,11 +6,13 @@ the real `ape run` scripts: deploy the NFT and the DAO, mint to three members, m
 — one that passes, one that misses quorum, one that passes but whose spec the bot's policy refuses —
 vote, advance time, execute; meanwhile `ape run watcher` runs as its own process. The demo ends with
 the bot's ledger and exits 0 only if the passing proposal was deployed exactly once and the others
-were not deployed at all.
+were not deployed at all. With `--keep` (`make demo KEEP=1`) it then serves the members' web app on
+the demo's chain, bot and emulator until Ctrl-C.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import subprocess
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from services.bot.ledger import DeploymentRow, DeploymentState, read_rows
 from services.bot.ledger_table import format_ledger_table
+from services.webapp.serve import free_local_port
 from testbed.anvil import Anvil
 from testbed.bot_process import APE, WatcherProcess, watcher_environment
 from testbed.contracts import Chain
@@ -104,6 +107,10 @@ class Demo:
         }
         self.ledger_path = workdir / "ledger.sqlite3"
         self.watcher_log = workdir / "watcher.log"
+        self.deployment_block = 0
+        # Chosen now: the bot's status server lets the web app's page read it (CORS).
+        self.app_port = free_local_port()
+        self.status_port = free_local_port()
 
     # -- the story -------------------------------------------------------------------------------
 
@@ -162,6 +169,8 @@ class Demo:
             raise DemoError(f"deploy printed no contract addresses:\n{output}")
         self.env["DAO_CONTRACT_ADDRESS"] = found["DAO"]
         self.env["NFT_CONTRACT_ADDRESS"] = found["NFT"]
+        if block := re.search(r"^deployment block: (\d+)", output, re.M):
+            self.deployment_block = int(block.group(1))
         return found["DAO"]
 
     def propose(self, proposal: Proposal) -> int:
@@ -183,6 +192,8 @@ class Demo:
             }
         )
         args = ["--network", self.anvil.network_choice, "--poll-interval", "0.5"]
+        args += ["--status-port", str(self.status_port)]
+        args += ["--cors-origin", f"http://127.0.0.1:{self.app_port}"]
         self.watcher = WatcherProcess(args, env, self.watcher_log).start()
         step(
             f"ape run watcher started (pid {self.watcher.pid}), watching DAO {dao}; "
@@ -249,6 +260,37 @@ class Demo:
         step(f"{shown}{f'  [{note}]' if note else ''} -> {summary}")
         return result.stdout
 
+    def keep_serving(self) -> None:
+        """`make demo KEEP=1`: the members' web app on the demo's chain, until Ctrl-C."""
+        from services.webapp.config import LOCAL_POLL_INTERVAL_MS, AppConfig
+        from services.webapp.serve import serve_until_stopped
+        from services.webapp.server import WebAppServer
+
+        assert self.anvil is not None and self.watcher is not None
+        config = AppConfig(
+            chain_id=self.anvil.chain_id,
+            chain_name="Demo chain (anvil)",
+            rpc_url=self.anvil.url,
+            dao_address=self.env["DAO_CONTRACT_ADDRESS"],
+            nft_address=self.env["NFT_CONTRACT_ADDRESS"],
+            deployment_block=self.deployment_block,
+            bot_url=f"http://127.0.0.1:{self.status_port}",
+            poll_interval_ms=LOCAL_POLL_INTERVAL_MS,
+        )
+        alice = self.anvil.rpc("eth_accounts")[1]
+        server = WebAppServer(config, port=self.app_port).start()
+        say("")
+        say(f"web app: {server.url}/")
+        say(
+            f"  reads chain {self.anvil.chain_id} at {self.anvil.url} and the bot at "
+            f"{config.bot_url}; to vote, add that network to your wallet and import one of "
+            "anvil's dev accounts (mnemonic 'test test test test test test test test test test "
+            f"test junk'): alice ({ALICE}, {alice}) holds {TOKENS[ALICE]} tokens"
+        )
+        say("  serving until Ctrl-C (which stops everything the demo started)")
+        watcher = self.watcher
+        serve_until_stopped(server, alive=lambda: watcher.running)
+
     def check_watcher_alive(self) -> None:
         if self.watcher is not None and not self.watcher.running:
             raise DemoError(f"the watcher exited:\n{self.watcher.log_tail(30)}")
@@ -283,12 +325,19 @@ def step(text: str) -> None:
     say(f"[{time.strftime('%H:%M:%S')}] {text}")
 
 
-def main(make_demo: Callable[[Path], Demo] = Demo) -> int:
+def main(argv: Sequence[str] | None = None, make_demo: Callable[[Path], Demo] = Demo) -> int:
+    parser = argparse.ArgumentParser(prog="python -m testbed.demo", description=__doc__)
+    parser.add_argument(
+        "--keep", action="store_true", help="then serve the web app on the demo's chain"
+    )
+    keep = parser.parse_args(argv).keep
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="spheron-dao-demo-") as workdir:
         demo = make_demo(Path(workdir))
         try:
             ok = demo.run()
+            if ok and keep:
+                demo.keep_serving()
         except KeyboardInterrupt:
             say("interrupted: stopping everything the demo started")
             return 130

@@ -18,6 +18,7 @@ ALLOWED: dict[str, set[str]] = {
     "services.targets": {"services.common", "services.spec"},
     "services.bot": {"services.common", "services.spec", "services.chain", "services.targets"},
     "services.cli": {"services.common", "services.spec", "services.chain"},
+    "services.webapp": {"services.common", "services.spec", "services.chain", "services.cli"},
     "scripts": {
         "services.common",
         "services.spec",
@@ -25,6 +26,7 @@ ALLOWED: dict[str, set[str]] = {
         "services.targets",
         "services.bot",
         "services.cli",
+        "services.webapp",
     },
 }
 PRODUCT = ("services", "scripts")

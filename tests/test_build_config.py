@@ -1,5 +1,6 @@
-"""The build pins: one Solidity version shared by ape-config.yaml and package.json, and the
-OpenZeppelin version in the Ape dependency equal to the npm package."""
+"""The build pins: one Solidity version shared by ape-config.yaml and package.json, the
+OpenZeppelin version in the Ape dependency equal to the npm package, exact npm pins, and the
+browser tests' Playwright pinned (it drives the system's Chromium, never a downloaded one)."""
 
 import json
 from pathlib import Path
@@ -39,3 +40,17 @@ def test_openzeppelin_dependency_matches_npm_package():
     assert dependency["version"] == npm_version
     remapping = _ape_config()["solidity"]["import_remapping"]
     assert f"@openzeppelin/contracts=openzeppelin/{npm_version}" in remapping
+
+
+def test_npm_packages_are_pinned_exactly():
+    package = _package_json()
+    pins = {**package["dependencies"], **package["devDependencies"]}
+    loose = {name: pin for name, pin in pins.items() if not pin[:1].isdigit()}
+    assert not loose, f"pin these exactly: {loose}"
+
+
+def test_playwright_is_pinned_and_never_fetches_a_browser():
+    requirements = (ROOT / "requirements.txt").read_text().splitlines()
+    assert any(line.startswith("playwright==") for line in requirements)
+    makefile = (ROOT / "Makefile").read_text()
+    assert "playwright install" not in makefile

@@ -61,6 +61,7 @@ class BotOptions:
     dry_run: bool = False
     status_port: int | None = None
     status_host: str = "127.0.0.1"
+    cors_origins: tuple[str, ...] = ()
 
 
 def ledger_path(settings: BotSettings, chain_id: int, dao_address: str) -> Path:
@@ -194,6 +195,8 @@ def run_bot(
                 host=options.status_host,
                 port=options.status_port,
                 max_poll_age_s=max(60.0, 3 * options.poll_interval_s + 30),
+                allowed_origins=options.cors_origins,
+                policy=policy,
             )
             stack.enter_context(server)
             logger.info("status on %s (/healthz, /metrics, /deployments)", server.url)

@@ -59,6 +59,7 @@ class WatcherRun:
     dry_run: bool
     status_port: int | None
     status_host: str = "127.0.0.1"
+    cors_origins: tuple[str, ...] = ()
     reread_blocks: int | None = None
 
     def execute(self, settings: BotSettings, stop: threading.Event) -> int:
@@ -129,6 +130,7 @@ class WatcherRun:
             dry_run=self.dry_run,
             status_port=self.status_port,
             status_host=self.status_host,
+            cors_origins=self.cors_origins,
         )
 
 

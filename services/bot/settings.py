@@ -80,6 +80,10 @@ class BotSettings(BaseSettings):
     deploybot_policy: Path | None = Field(None, validation_alias="DEPLOYBOT_POLICY")
     """Policy file (YAML or JSON) limiting what may be deployed; default limits when unset."""
 
+    deploybot_cors_origins: str | None = Field(None, validation_alias="DEPLOYBOT_CORS_ORIGINS")
+    """Comma-separated origins of web pages (the members' web app) that may read the status
+    server from a browser; none when unset."""
+
     deploybot_deploy_timeout_s: float = Field(
         900.0, gt=0, validation_alias="DEPLOYBOT_DEPLOY_TIMEOUT"
     )

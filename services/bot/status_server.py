@@ -1,15 +1,19 @@
-"""The deploy bot's status HTTP server: ``/healthz``, ``/metrics`` and ``/deployments``.
+"""The deploy bot's status HTTP server: ``/healthz``, ``/metrics``, ``/deployments``, ``/policy``.
 
 It runs in a daemon thread beside the bot and reads the ledger through its own read-only
 connection, so it can never change what the bot wrote. Nothing it serves holds a secret: the
 ledger stores only public spec JSON and secret references (see ``services.bot.ledger``).
+
+``/policy`` publishes the operator's policy and, given ``?spec=JSON``, the ways that spec breaks it,
+so the members' web app shows the bot's own verdict before anyone votes. Browsers on the origins
+given in ``allowed_origins`` may read every answer (CORS, see ``services.common.cors``).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -18,11 +22,14 @@ from urllib.parse import parse_qs, urlsplit
 
 from services.bot.ledger import DeploymentState, Ledger
 from services.bot.metrics import METRICS_CONTENT_TYPE, BotMetrics
+from services.common.cors import cors_headers
 from services.common.http_server import BackgroundHTTPServer, JsonRequestHandler, bind_handler
+from services.spec.model import MAX_DAO_SPEC_BYTES, SpecError, parse_spec
+from services.spec.policy import DeployPolicy
 
 logger = logging.getLogger(__name__)
 
-_ENDPOINTS = ("/healthz", "/metrics", "/deployments")
+_ENDPOINTS = ("/healthz", "/metrics", "/deployments", "/policy")
 
 
 class _BadRequest(Exception):
@@ -49,6 +56,8 @@ class StatusServer(BackgroundHTTPServer):
         port: int = 0,
         max_poll_age_s: float,
         clock: Callable[[], float] = time.time,
+        allowed_origins: Sequence[str] = (),
+        policy: DeployPolicy | None = None,
     ) -> None:
         if max_poll_age_s <= 0:
             raise ValueError(f"max_poll_age_s must be > 0, got {max_poll_age_s}")
@@ -56,6 +65,8 @@ class StatusServer(BackgroundHTTPServer):
         self.metrics = metrics
         self.max_poll_age_s = max_poll_age_s
         self._clock = clock
+        self.allowed_origins = tuple(allowed_origins)
+        self.policy = policy or DeployPolicy()
         self._ledger: Ledger | None = None
         super().__init__(host, port)
 
@@ -127,6 +138,22 @@ class StatusServer(BackgroundHTTPServer):
         rows = ledger.rows(None if limit is None else int(limit), state=state_filter)
         return [row.to_dict() for row in rows]
 
+    def policy_verdict(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        """The policy's limits; with ``spec``, its violations (or the spec's own errors)."""
+        unknown = sorted(set(query) - {"spec"})
+        if unknown:
+            raise _BadRequest(f"unknown query parameter(s): {', '.join(unknown)}")
+        body: dict[str, Any] = {"policy": self.policy.model_dump(mode="json")}
+        spec_text = _single(query, "spec")
+        if spec_text is not None:
+            try:
+                body["violations"] = self.policy.violations(
+                    parse_spec(spec_text, max_bytes=MAX_DAO_SPEC_BYTES)
+                )
+            except SpecError as error:
+                body["spec_errors"] = error.errors
+        return body
+
 
 def _single(query: dict[str, list[str]], name: str) -> str | None:
     values = query.get(name)
@@ -154,6 +181,8 @@ class _Handler(JsonRequestHandler):
                 self.send_body(HTTPStatus.OK, metrics, METRICS_CONTENT_TYPE)
             elif parts.path == "/deployments":
                 self.send_json(HTTPStatus.OK, self.status.deployments(self.ledger, query))
+            elif parts.path == "/policy":
+                self.send_json(HTTPStatus.OK, self.status.policy_verdict(query))
             else:
                 self.send_json(
                     HTTPStatus.NOT_FOUND,
@@ -164,6 +193,21 @@ class _Handler(JsonRequestHandler):
         except Exception:
             logger.exception("status server failed to answer %s", parts.path)
             self.send_json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "internal error"})
+
+    def do_OPTIONS(self) -> None:
+        """CORS preflight: the server answers GET only, with no credentials."""
+        self.send_response(HTTPStatus.NO_CONTENT)
+        self.send_header("Access-Control-Allow-Methods", "GET")
+        self.send_header("Access-Control-Max-Age", "600")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def end_headers(self) -> None:
+        for name, value in cors_headers(
+            self.headers.get("Origin"), self.status.allowed_origins
+        ).items():
+            self.send_header(name, value)
+        super().end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("status server: " + format, *args)

@@ -2,11 +2,14 @@
 
 :data:`ERROR_MESSAGES` has a message for every custom error in the ABIs of ``SpheronDevsNFT`` and
 ``SpheronDevsDAO`` (their own errors and the OpenZeppelin ones they inherit); a test compares the
-table with the compiled contract types, so a new error cannot be forgotten.
+table with the compiled contract types, so a new error cannot be forgotten. The messages are data
+(templates, see :data:`Template`): the web app's build exports them with :func:`catalogue` and
+renders them with the same rules, so a revert reads the same in the browser as in the scripts.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +27,19 @@ class RevertContext:
     num_proposals: int | None = None
 
 
-ErrorFormatter = Callable[[Mapping[str, Any], RevertContext], str]
+Template = str | tuple[tuple[str, str], ...]
+"""A message as data, so that the web app renders the very same words (it reads
+:func:`catalogue`): a text with placeholders, or ``(condition, text)`` cases of which the first
+whose condition holds is used.
+
+- ``{name}`` is the error argument (or context value) ``name``; ``{name:FORMAT}`` formats it:
+  ``ether`` (:func:`format_ether`), ``utc`` (:func:`format_utc`), ``when`` (:func:`format_when`
+  with the context's ``now``), ``hex`` (``0x11``), ``plural:NOUN`` (:func:`plural`).
+- A condition is ``""`` (always), ``name`` (the value is known) or ``name == TEXT`` (its decimal
+  or text form equals TEXT).
+- Besides the error's arguments, ``now`` (chain time) and ``numProposals`` come from the
+  :class:`RevertContext`.
+"""
 
 _PARAMETER_RULES = {
     "token": "the token address has no contract code",
@@ -34,146 +49,96 @@ _PARAMETER_RULES = {
     "maxSpecBytes": "must be 1 to 65536 bytes",
 }
 
-
-def _nonexistent(args: Mapping[str, Any], ctx: RevertContext) -> str:
-    text = f"proposal {args['proposalId']} not found"
-    if ctx.num_proposals == 0:
-        return text + " (the DAO has no proposals yet)"
-    if ctx.num_proposals is not None:
-        ids = "id 1" if ctx.num_proposals == 1 else f"ids 1 to {ctx.num_proposals}"
-        return f"{text} (the DAO has {plural(ctx.num_proposals, 'proposal')}, {ids})"
-    return text
-
-
-def _closed(args: Mapping[str, Any], ctx: RevertContext) -> str:
-    when = format_when(args["deadline"], ctx.now)
-    return f"voting on proposal {args['proposalId']} closed at {when}"
-
-
-def _not_ended(args: Mapping[str, Any], ctx: RevertContext) -> str:
-    return (
-        f"proposal {args['proposalId']} is open for votes until "
-        f"{format_when(args['deadline'], ctx.now)}; it can be executed after that"
-    )
-
-
-def _insufficient_power(args: Mapping[str, Any], _: RevertContext) -> str:
-    return (
-        f"not enough voting power to propose: {args['account']} had "
-        f"{plural(args['votes'], 'vote')} at the snapshot block, {args['threshold']} needed "
-        "(mint or receive a SpheronDevsNFT first; votes count from the next block on)"
-    )
-
-
-def _sold_out(args: Mapping[str, Any], _: RevertContext) -> str:
-    if args["remaining"] == 0:
-        return f"sold out: all tokens are minted ({args['requested']} requested)"
-    return f"sold out: {args['requested']} requested but only {args['remaining']} left"
-
-
-ERROR_MESSAGES: dict[str, ErrorFormatter] = {
+ERROR_MESSAGES: dict[str, Template] = {
     # SpheronDevsDAO
-    "SpheronDevsDAOInvalidParameter": lambda a, _: (
-        f"invalid DAO parameter {a['parameter']}: "
-        f"{_PARAMETER_RULES.get(a['parameter'], 'out of range')}"
+    "SpheronDevsDAOInvalidParameter": (
+        *(
+            (f"parameter == {name}", f"invalid DAO parameter {{parameter}}: {rule}")
+            for name, rule in _PARAMETER_RULES.items()
+        ),
+        ("", "invalid DAO parameter {parameter}: out of range"),
     ),
-    "SpheronDevsDAONonexistentProposal": _nonexistent,
-    "SpheronDevsDAOInsufficientVotingPower": _insufficient_power,
-    "SpheronDevsDAONotMember": lambda a, _: f"not a member: {a['account']} holds no SpheronDevsNFT",
-    "SpheronDevsDAOEmptySpec": lambda a, _: "the proposal spec is empty",
-    "SpheronDevsDAOSpecTooLarge": lambda a, _: (
-        f"the spec is {a['size']} bytes; this DAO accepts at most {a['maxSize']} bytes"
+    "SpheronDevsDAONonexistentProposal": (
+        ("numProposals == 0", "proposal {proposalId} not found (the DAO has no proposals yet)"),
+        ("numProposals == 1", "proposal {proposalId} not found (the DAO has 1 proposal, id 1)"),
+        (
+            "numProposals",
+            "proposal {proposalId} not found (the DAO has {numProposals} proposals, ids 1 to "
+            "{numProposals})",
+        ),
+        ("", "proposal {proposalId} not found"),
     ),
-    "SpheronDevsDAOSpecMismatch": lambda a, _: (
-        f"the JSON given for proposal {a['proposalId']} is not the JSON it was created with "
-        "(its keccak256 differs from the stored spec hash)"
+    "SpheronDevsDAOInsufficientVotingPower": (
+        "not enough voting power to propose: {account} had {votes:plural:vote} at the snapshot "
+        "block, {threshold} needed (mint or receive a SpheronDevsNFT first; votes count from the "
+        "next block on)"
     ),
-    "SpheronDevsDAOVotingClosed": _closed,
-    "SpheronDevsDAOVotingNotEnded": _not_ended,
-    "SpheronDevsDAOAlreadyVoted": lambda a, _: (
-        f"{a['voter']} already voted on proposal {a['proposalId']}"
+    "SpheronDevsDAONotMember": "not a member: {account} holds no SpheronDevsNFT",
+    "SpheronDevsDAOEmptySpec": "the proposal spec is empty",
+    "SpheronDevsDAOSpecTooLarge": (
+        "the spec is {size} bytes; this DAO accepts at most {maxSize} bytes"
     ),
-    "SpheronDevsDAONoVotingPower": lambda a, _: (
-        f"{a['voter']} had no voting power at the snapshot of proposal {a['proposalId']} "
-        "(tokens received after the proposal was created do not count)"
+    "SpheronDevsDAOSpecMismatch": (
+        "the JSON given for proposal {proposalId} is not the JSON it was created with (its "
+        "keccak256 differs from the stored spec hash)"
     ),
-    "SpheronDevsDAOInvalidVoteType": lambda a, _: (
-        f"invalid vote type {a['support']}: use 0 (against), 1 (for) or 2 (abstain)"
+    "SpheronDevsDAOVotingClosed": "voting on proposal {proposalId} closed at {deadline:when}",
+    "SpheronDevsDAOVotingNotEnded": (
+        "proposal {proposalId} is open for votes until {deadline:when}; it can be executed after "
+        "that"
     ),
-    "SpheronDevsDAOAlreadyExecuted": lambda a, _: (
-        f"proposal {a['proposalId']} was already executed"
+    "SpheronDevsDAOAlreadyVoted": "{voter} already voted on proposal {proposalId}",
+    "SpheronDevsDAONoVotingPower": (
+        "{voter} had no voting power at the snapshot of proposal {proposalId} (tokens received "
+        "after the proposal was created do not count)"
     ),
+    "SpheronDevsDAOInvalidVoteType": (
+        "invalid vote type {support}: use 0 (against), 1 (for) or 2 (abstain)"
+    ),
+    "SpheronDevsDAOAlreadyExecuted": "proposal {proposalId} was already executed",
     # SpheronDevsNFT
-    "SpheronDevsNFTZeroQuantity": lambda a, _: "the quantity to mint must be at least 1",
-    "SpheronDevsNFTWrongPayment": lambda a, _: (
-        f"wrong payment: the mint costs exactly {format_ether(a['expected'])}, "
-        f"{format_ether(a['sent'])} was sent"
+    "SpheronDevsNFTZeroQuantity": "the quantity to mint must be at least 1",
+    "SpheronDevsNFTWrongPayment": (
+        "wrong payment: the mint costs exactly {expected:ether}, {sent:ether} was sent"
     ),
-    "SpheronDevsNFTSoldOut": _sold_out,
-    "SpheronDevsNFTZeroMaxSupply": lambda a, _: "the maximum supply must be at least 1",
-    "EnforcedPause": lambda a, _: "minting is paused by the NFT owner",
-    "ExpectedPause": lambda a, _: "minting is not paused",
-    "OwnableUnauthorizedAccount": lambda a, _: f"{a['account']} is not the owner of the contract",
-    "OwnableInvalidOwner": lambda a, _: f"{a['owner']} cannot be the owner",
-    "ERC721NonexistentToken": lambda a, _: f"token {a['tokenId']} does not exist",
-    "ERC721IncorrectOwner": lambda a, _: (
-        f"token {a['tokenId']} belongs to {a['owner']}, not {a['sender']}"
+    "SpheronDevsNFTSoldOut": (
+        ("remaining == 0", "sold out: all tokens are minted ({requested} requested)"),
+        ("", "sold out: {requested} requested but only {remaining} left"),
     ),
-    "ERC721InsufficientApproval": lambda a, _: (
-        f"{a['operator']} is not approved to move token {a['tokenId']}"
-    ),
-    "ERC721InvalidApprover": lambda a, _: f"{a['approver']} cannot approve this token",
-    "ERC721InvalidOperator": lambda a, _: f"{a['operator']} cannot be an operator",
-    "ERC721InvalidOwner": lambda a, _: f"{a['owner']} cannot own tokens",
-    "ERC721InvalidReceiver": lambda a, _: (
-        f"{a['receiver']} cannot receive the token (the zero address, or a contract without "
+    "SpheronDevsNFTZeroMaxSupply": "the maximum supply must be at least 1",
+    "EnforcedPause": "minting is paused by the NFT owner",
+    "ExpectedPause": "minting is not paused",
+    "OwnableUnauthorizedAccount": "{account} is not the owner of the contract",
+    "OwnableInvalidOwner": "{owner} cannot be the owner",
+    "ERC721NonexistentToken": "token {tokenId} does not exist",
+    "ERC721IncorrectOwner": "token {tokenId} belongs to {owner}, not {sender}",
+    "ERC721InsufficientApproval": "{operator} is not approved to move token {tokenId}",
+    "ERC721InvalidApprover": "{approver} cannot approve this token",
+    "ERC721InvalidOperator": "{operator} cannot be an operator",
+    "ERC721InvalidOwner": "{owner} cannot own tokens",
+    "ERC721InvalidReceiver": (
+        "{receiver} cannot receive the token (the zero address, or a contract without "
         "onERC721Received)"
     ),
-    "ERC721InvalidSender": lambda a, _: f"{a['sender']} cannot send tokens",
-    "ERC5805FutureLookup": lambda a, _: (
-        f"votes at block {a['timepoint']} are not final yet (current block {a['clock']}); "
-        "only past blocks can be read"
+    "ERC721InvalidSender": "{sender} cannot send tokens",
+    "ERC5805FutureLookup": (
+        "votes at block {timepoint} are not final yet (current block {clock}); only past blocks "
+        "can be read"
     ),
-    "ERC6372InconsistentClock": lambda a, _: "the token's clock mode is inconsistent",
-    "CheckpointUnorderedInsertion": lambda a, _: "vote checkpoints would be out of order",
-    "VotesExpiredSignature": lambda a, _: (
-        f"the delegation signature expired at {format_utc(a['expiry'])}"
-    ),
-    "InvalidAccountNonce": lambda a, _: (
-        f"wrong signature nonce for {a['account']} (current nonce {a['currentNonce']})"
-    ),
-    "ECDSAInvalidSignature": lambda a, _: "the signature is invalid",
-    "ECDSAInvalidSignatureLength": lambda a, _: (
-        f"the signature is {a['length']} bytes long; 65 are expected"
-    ),
-    "ECDSAInvalidSignatureS": lambda a, _: "the signature is malleable (s is in the upper half)",
-    "FailedCall": lambda a, _: "the ether transfer to the recipient failed",
-    "InsufficientBalance": lambda a, _: (
-        f"the contract holds {format_ether(a['balance'])}, {format_ether(a['needed'])} needed"
-    ),
-    "InvalidShortString": lambda a, _: "a short string is malformed",
-    "StringTooLong": lambda a, _: "the name is too long for the signature domain (31 bytes max)",
-    "SafeCastOverflowedUintDowncast": lambda a, _: (
-        f"the value {a['value']} does not fit in {a['bits']} bits"
-    ),
+    "ERC6372InconsistentClock": "the token's clock mode is inconsistent",
+    "CheckpointUnorderedInsertion": "vote checkpoints would be out of order",
+    "VotesExpiredSignature": "the delegation signature expired at {expiry:utc}",
+    "InvalidAccountNonce": "wrong signature nonce for {account} (current nonce {currentNonce})",
+    "ECDSAInvalidSignature": "the signature is invalid",
+    "ECDSAInvalidSignatureLength": "the signature is {length} bytes long; 65 are expected",
+    "ECDSAInvalidSignatureS": "the signature is malleable (s is in the upper half)",
+    "FailedCall": "the ether transfer to the recipient failed",
+    "InsufficientBalance": "the contract holds {balance:ether}, {needed:ether} needed",
+    "InvalidShortString": "a short string is malformed",
+    "StringTooLong": "the name is too long for the signature domain (31 bytes max)",
+    "SafeCastOverflowedUintDowncast": "the value {value} does not fit in {bits} bits",
 }
-
-
-def describe_custom_error(
-    name: str, args: Mapping[str, Any], context: RevertContext | None = None
-) -> str:
-    """The message for custom error ``name`` with decoded ``args`` (keyed by parameter name)."""
-    formatter = ERROR_MESSAGES.get(name)
-    if formatter is None and (builtin := _describe_builtin(name, args)) is not None:
-        return builtin
-    if formatter is None:
-        rendered = ", ".join(f"{key}={value}" for key, value in args.items())
-        return f"the contract reverted with {name}({rendered})"
-    try:
-        return formatter(args, context or RevertContext())
-    except (KeyError, TypeError, ValueError, OverflowError):
-        return f"the contract reverted with {name} (arguments could not be read: {dict(args)})"
-
+"""A message for every custom error of both contracts (a test compares with their ABIs)."""
 
 _PANIC_CODES = {
     0x01: "assertion failed",
@@ -186,11 +151,74 @@ _PANIC_CODES = {
     0x51: "call to an uninitialised function",
 }
 
+BUILTIN_MESSAGES: dict[str, Template] = {
+    "Error": "the contract reverted: {message}",
+    "Panic": (
+        *(
+            (f"code == {code}", f"the contract panicked: {text} ({{code:hex}})")
+            for code, text in _PANIC_CODES.items()
+        ),
+        ("", "the contract panicked: unknown panic ({code:hex})"),
+    ),
+}
+"""``Error(string)`` from ``require``/``revert("...")`` and ``Panic(uint256)`` from checks."""
 
-def _describe_builtin(name: str, args: Mapping[str, Any]) -> str | None:
-    if name == "Error":
-        return f"the contract reverted: {args.get('message', '')}"
-    if name == "Panic":
-        code = int(args.get("code", 0))
-        return f"the contract panicked: {_PANIC_CODES.get(code, 'unknown panic')} ({code:#04x})"
-    return None
+_PLACEHOLDER_RE = re.compile(r"\{(\w+)(?::(\w+)(?::(\w+))?)?\}")
+
+
+def _holds(condition: str, values: Mapping[str, Any]) -> bool:
+    if not condition:
+        return True
+    name, _, expected = (part.strip() for part in condition.partition("=="))
+    value = values.get(name)
+    if not expected:
+        return value is not None
+    return value is not None and str(value) == expected
+
+
+def _format(value: Any, kind: str | None, arg: str | None, values: Mapping[str, Any]) -> str:
+    if kind is None:
+        return str(value)
+    formats: dict[str, Callable[[], str]] = {
+        "ether": lambda: format_ether(value),
+        "utc": lambda: format_utc(value),
+        "when": lambda: format_when(value, values.get("now")),
+        "hex": lambda: f"{int(value):#04x}",
+        "plural": lambda: plural(int(value), arg or ""),
+    }
+    return formats[kind]()
+
+
+def render(template: Template, values: Mapping[str, Any]) -> str:
+    """The text of ``template`` for ``values`` (KeyError if a placeholder has no value)."""
+    if not isinstance(template, str):
+        template = next(text for condition, text in template if _holds(condition, values))
+
+    def replace(match: re.Match[str]) -> str:
+        name, kind, arg = match.groups()
+        if name not in values or values[name] is None:
+            raise KeyError(name)
+        return _format(values[name], kind, arg, values)
+
+    return _PLACEHOLDER_RE.sub(replace, template)
+
+
+def catalogue() -> dict[str, dict[str, Template]]:
+    """Every message template as JSON-ready data (for the web app's build)."""
+    return {"errors": dict(ERROR_MESSAGES), "builtins": dict(BUILTIN_MESSAGES)}
+
+
+def describe_custom_error(
+    name: str, args: Mapping[str, Any], context: RevertContext | None = None
+) -> str:
+    """The message for custom error ``name`` with decoded ``args`` (keyed by parameter name)."""
+    context = context or RevertContext()
+    values = {"now": context.now, "numProposals": context.num_proposals, **args}
+    template = ERROR_MESSAGES.get(name) or BUILTIN_MESSAGES.get(name)
+    if template is None:
+        rendered = ", ".join(f"{key}={value}" for key, value in args.items())
+        return f"the contract reverted with {name}({rendered})"
+    try:
+        return render(template, values)
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return f"the contract reverted with {name} (arguments could not be read: {dict(args)})"

@@ -40,10 +40,18 @@ from pydantic import (
     field_serializer,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import InitErrorDetails
 
 from services.common.formatting import format_number, plural
 from services.common.redaction import SECRET_ENV_PREFIX
+from services.spec.schema_rules import (
+    RULE_ERROR,
+    NumberChoice,
+    Pattern,
+    TextRules,
+    quote,
+    rule_error,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Limits
@@ -144,7 +152,7 @@ def _message(err: Any) -> str:
     # Never echo anything given where secret references belong: it may be the secret itself.
     hide = "secretEnvironmentVariables" in loc
     got = "" if hide else f" (got {_describe(value)})"
-    if kind == _RULE:
+    if kind == RULE_ERROR:
         return str(ctx["message"])
     simple = {
         "extra_forbidden": "unknown field",
@@ -197,26 +205,12 @@ def _describe(value: object) -> str:
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, str):
-        return _quote(value)
+        return quote(value)
     if isinstance(value, list | tuple):
         return "an array"
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__
-
-
-def _quote(text: str, limit: int = 60) -> str:
-    if len(text) > limit:
-        text = text[:limit] + "…"
-    return json.dumps(text, ensure_ascii=False)
-
-
-_RULE = "spec_rule"
-
-
-def _rule(message: str) -> PydanticCustomError:
-    # The message travels in the context so braces in it (``${secret:NAME}``) are not a template.
-    return PydanticCustomError(_RULE, "{message}", {"message": message})
 
 
 def _raise_all(title: str, problems: list[tuple[tuple[int | str, ...], str, object]]) -> None:
@@ -225,168 +219,144 @@ def _raise_all(title: str, problems: list[tuple[tuple[int | str, ...], str, obje
         raise ValidationError.from_exception_data(
             title,
             [
-                InitErrorDetails(type=_rule(message), loc=loc, input=value)
+                InitErrorDetails(type=rule_error(message), loc=loc, input=value)
                 for loc, message, value in problems
             ],
         )
 
 
 # ---------------------------------------------------------------------------------------------
-# Field rules
+# Field rules (data: checked here and exported in the JSON Schema, see services.spec.schema_rules)
 # ---------------------------------------------------------------------------------------------
 
-_CLUSTER_NAME_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _DOMAIN_PART = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 _PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_IMAGE_RE = re.compile(
-    rf"(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*(?::[0-9]+)?/)?{_PATH_PART}(?:/{_PATH_PART})*"
+_IMAGE = rf"(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*(?::[0-9]+)?/)?{_PATH_PART}(?:/{_PATH_PART})*"
+_SECRET_NAME = r"[A-Z][A-Z0-9_]{0,63}"
+_SECRET_REF_RE = re.compile(rf"\$\{{secret:({_SECRET_NAME})\}}")
+_ANYTHING = r"[\d\D]*"
+
+CLUSTER_NAME_RULE = Pattern(
+    r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?",
+    "{value} is not a DNS label: 1-63 lower-case letters, digits and '-', starting and ending "
+    "with a letter or digit",
 )
-_TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-_ENV_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_SECRET_REF_RE = re.compile(r"\$\{secret:([A-Z][A-Z0-9_]{0,63})\}")
-_REGION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-_MACHINE_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
-_URL_PATH_RE = re.compile(r"/[\x21-\x7e]{0,255}")
-_MOUNT_PART_RE = re.compile(r"[A-Za-z0-9._-]+")
+IMAGE_RULES = (
+    Pattern(
+        rf"{_ANYTHING}@{_ANYTHING}",
+        "{value} includes a digest; give the image name and put a tag in tag",
+        refuse=True,
+    ),
+    Pattern(
+        rf"({_IMAGE}):([^:/]*)",
+        "{value} includes a tag; give {1} here and {2} in tag",
+        refuse=True,
+    ),
+    Pattern(
+        _IMAGE,
+        "{value} is not a valid image name: lower-case path components separated by '/', "
+        "optionally after a registry host (e.g. nginx, ghcr.io/acme/app)",
+    ),
+)
+TAG_RULE = Pattern(
+    r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}",
+    "{value} is not a valid tag: 1-128 letters, digits, '_', '.' and '-', not starting with '.' "
+    "or '-'",
+)
+ENV_KEY_RULE = Pattern(
+    r"[A-Za-z_][A-Za-z0-9_]*",
+    "{value} is not a valid variable name: letters, digits and '_', not starting with a digit",
+)
+SECRET_REF_RULE = Pattern(
+    _SECRET_REF_RE.pattern,
+    "must be a reference of the form ${secret:NAME} (NAME: an upper-case letter, then upper-case "
+    "letters, digits or '_'), not a literal value: a proposal is public on-chain forever; the bot "
+    f"reads the value from its environment variable {SECRET_ENV_PREFIX}NAME at deploy time",
+)
+REGION_RULE = Pattern(
+    r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}",
+    "{value} is not a region: 'any' or a region code of 1-64 letters, digits, '_', '.' and '-'",
+)
+MACHINE_ID_RULE = Pattern(
+    r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}",
+    "{value} is not a machine image id: 1-128 letters, digits, '_', '.' and '-'",
+)
+URL_PATH_RULE = Pattern(
+    r"/[\x21-\x7e]{0,255}",
+    "{value} is not a URL path: start with '/', printable ASCII without spaces, at most 256 "
+    "characters",
+)
+MOUNT_POINT_RULES = (
+    Pattern(rf"/{_ANYTHING}", "{value} is not an absolute path (start with '/')"),
+    Pattern("/", "must not be the root directory '/'", refuse=True),
+    Pattern(
+        r"(?:/(?!\.\.?(?:/|(?![\d\D])))[A-Za-z0-9._-]+)+",
+        "{value} is not a plain absolute path: letters, digits, '.', '_' and '-' between single "
+        "'/', no '.' or '..' segments, no trailing '/'",
+    ),
+)
+NO_NUL_RULE = Pattern(r"[^\x00]*", "must not contain NUL characters")
 
 
-def _check_cluster_name(value: str) -> str:
-    if not _CLUSTER_NAME_RE.fullmatch(value):
-        raise _rule(
-            f"{_quote(value)} is not a DNS label: 1-63 lower-case letters, digits and '-', "
-            "starting and ending with a letter or digit"
-        )
-    return value
+def _any_case(word: str) -> str:
+    """A pattern matching ``word`` in any letter case (JSON Schema patterns have no flags)."""
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in word)
 
 
-def _check_image(value: str) -> str:
-    if _IMAGE_RE.fullmatch(value):
-        return value
-    if "@" in value:
-        raise _rule(f"{_quote(value)} includes a digest; give the image name and put a tag in tag")
-    name, _, tag = value.rpartition(":")
-    if name and "/" not in tag and _IMAGE_RE.fullmatch(name):
-        raise _rule(
-            f"{_quote(value)} includes a tag; give {_quote(name)} here and {_quote(tag)} in tag"
-        )
-    raise _rule(
-        f"{_quote(value)} is not a valid image name: lower-case path components separated by '/', "
-        "optionally after a registry host (e.g. nginx, ghcr.io/acme/app)"
-    )
+def _secret_name_pattern() -> str:
+    """``names_a_secret`` as a pattern: a whole word of SECRET_KEY_SUFFIXES at the end, after
+    nothing or ``_``, unless the name ends with one of NOT_SECRET_KEY_SUFFIXES."""
+    words = "|".join(_any_case(word) for word in SECRET_KEY_SUFFIXES)
+    exempt = "|".join(_any_case(word) for word in NOT_SECRET_KEY_SUFFIXES)
+    return rf"(?!{_ANYTHING}(?:{exempt})(?![\d\D]))(?:{_ANYTHING}_)?(?:{words})"
 
 
-def _check_tag(value: str) -> str:
-    if not _TAG_RE.fullmatch(value):
-        raise _rule(
-            f"{_quote(value)} is not a valid tag: 1-128 letters, digits, '_', '.' and '-', "
-            "not starting with '.' or '-'"
-        )
-    return value
+NOT_SECRET_NAME_RULE = Pattern(
+    _secret_name_pattern(),
+    "{value} names a secret, and plain values are public on-chain forever; move it to "
+    'secretEnvironmentVariables as {"key": {value}, "value": "${secret:NAME}"} and give the bot '
+    f"{SECRET_ENV_PREFIX}NAME",
+    refuse=True,
+)
 
-
-def _check_env_key(value: str) -> str:
-    if not _ENV_KEY_RE.fullmatch(value):
-        raise _rule(
-            f"{_quote(value)} is not a valid variable name: letters, digits and '_', "
-            "not starting with a digit"
-        )
-    return value
+SIZE_CHOICE = NumberChoice(
+    SIZE_CHOICES,
+    "{value} is not one of " + ", ".join(format_number(choice) for choice in SIZE_CHOICES),
+)
 
 
 def names_a_secret(key: str) -> bool:
-    """Whether an environment variable name clearly names a secret (see SECRET_KEY_SUFFIXES)."""
-    upper = key.upper()
-    if upper.endswith(NOT_SECRET_KEY_SUFFIXES):
-        return False
-    return any(upper == word or upper.endswith("_" + word) for word in SECRET_KEY_SUFFIXES)
+    """Whether an environment variable name clearly names a secret (see SECRET_KEY_SUFFIXES;
+    letters compare in any case)."""
+    return NOT_SECRET_NAME_RULE.broken_by(key) is not False
 
 
-def _check_not_secret_name(value: str) -> str:
-    if names_a_secret(value):
-        raise _rule(
-            f"{_quote(value)} names a secret, and plain values are public on-chain forever; "
-            f'move it to secretEnvironmentVariables as {{"key": {_quote(value)}, '
-            '"value": "${secret:NAME}"} and give the bot DAO_SECRET_NAME'
-        )
-    return value
-
-
-def _check_secret_ref(value: str) -> str:
-    if not _SECRET_REF_RE.fullmatch(value):
-        raise _rule(
-            "must be a reference of the form ${secret:NAME} (NAME: an upper-case letter, then "
-            "upper-case letters, digits or '_'), not a literal value: a proposal is public "
-            "on-chain forever; the bot reads the value from its environment variable "
-            f"{SECRET_ENV_PREFIX}NAME at deploy time"
-        )
-    return value
-
-
-def _check_text(value: str) -> str:
-    if "\x00" in value:
-        raise _rule("must not contain NUL characters")
+def _check_unicode(value: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise _rule("must be valid Unicode (contains a lone surrogate)") from None
+        raise rule_error("must be valid Unicode (contains a lone surrogate)") from None
     return value
 
 
-def _check_region(value: str) -> str:
-    if not _REGION_RE.fullmatch(value):
-        raise _rule(
-            f"{_quote(value)} is not a region: 'any' or a region code of 1-64 letters, digits, "
-            "'_', '.' and '-'"
-        )
-    return value
-
-
-def _check_machine_id(value: str) -> str:
-    if not _MACHINE_ID_RE.fullmatch(value):
-        raise _rule(
-            f"{_quote(value)} is not a machine image id: 1-128 letters, digits, '_', '.' and '-'"
-        )
-    return value
-
-
-def _check_url_path(value: str) -> str:
-    if not _URL_PATH_RE.fullmatch(value):
-        raise _rule(
-            f"{_quote(value)} is not a URL path: start with '/', printable ASCII without spaces, "
-            "at most 256 characters"
-        )
-    return value
-
-
-def _check_mount_point(value: str) -> str:
-    if not value.startswith("/"):
-        raise _rule(f"{_quote(value)} is not an absolute path (start with '/')")
-    if value == "/":
-        raise _rule("must not be the root directory '/'")
-    parts = value[1:].split("/")
-    if any(part in ("", ".", "..") or not _MOUNT_PART_RE.fullmatch(part) for part in parts):
-        raise _rule(
-            f"{_quote(value)} is not a plain absolute path: letters, digits, '.', '_' and '-' "
-            "between single '/', no '.' or '..' segments, no trailing '/'"
-        )
-    return value
-
-
-def _check_size(value: float) -> float:
-    if value not in SIZE_CHOICES:
-        choices = ", ".join(format_number(choice) for choice in SIZE_CHOICES)
-        raise _rule(f"{format_number(value)} is not one of {choices}")
-    return value
-
-
-ClusterName = Annotated[str, Field(max_length=63), AfterValidator(_check_cluster_name)]
-ImageName = Annotated[str, Field(max_length=255), AfterValidator(_check_image)]
-ImageTag = Annotated[str, Field(max_length=128), AfterValidator(_check_tag)]
+ClusterName = Annotated[str, Field(max_length=63), TextRules(CLUSTER_NAME_RULE)]
+ImageName = Annotated[str, Field(max_length=255), TextRules(*IMAGE_RULES)]
+ImageTag = Annotated[str, Field(max_length=128), TextRules(TAG_RULE)]
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
 StorageGb = Annotated[int, Field(ge=MIN_STORAGE_GB, le=MAX_STORAGE_GB)]
-SizeChoice = Annotated[float, AfterValidator(_check_size)]
-EnvKey = Annotated[str, Field(max_length=128), AfterValidator(_check_env_key)]
-Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS), AfterValidator(_check_text)]
+SizeChoice = Annotated[float, SIZE_CHOICE]
+EnvKey = Annotated[str, Field(max_length=128), TextRules(ENV_KEY_RULE)]
+Text = Annotated[
+    str,
+    Field(max_length=MAX_TEXT_CHARS),
+    TextRules(NO_NUL_RULE),
+    AfterValidator(_check_unicode),
+]
+SecretRef = Annotated[str, TextRules(SECRET_REF_RULE)]
+Region = Annotated[str, Field(max_length=64), TextRules(REGION_RULE)]
+MachineImageId = Annotated[str, Field(max_length=128), TextRules(MACHINE_ID_RULE)]
+UrlPath = Annotated[str, Field(max_length=256), TextRules(URL_PATH_RULE)]
+MountPoint = Annotated[str, Field(max_length=256), TextRules(*MOUNT_POINT_RULES)]
 
 
 class _Strict(BaseModel):
@@ -408,7 +378,7 @@ class _Strict(BaseModel):
 class HealthCheckConfig(_Strict):
     """The URL path and container port the provider polls for health."""
 
-    path: Annotated[str, Field(max_length=256), AfterValidator(_check_url_path)]
+    path: UrlPath
     port: PortNumber
     """Must be one of the spec's ``containerPort`` values."""
 
@@ -423,7 +393,7 @@ class Port(_Strict):
 class EnvVar(_Strict):
     """A plain environment variable: public, like everything in a proposal."""
 
-    key: Annotated[EnvKey, AfterValidator(_check_not_secret_name)]
+    key: Annotated[EnvKey, TextRules(NOT_SECRET_NAME_RULE)]
     value: Text
 
 
@@ -431,7 +401,7 @@ class SecretEnvVar(_Strict):
     """An environment variable whose value the bot fills in from its own environment."""
 
     key: EnvKey
-    value: Annotated[str, AfterValidator(_check_secret_ref)]
+    value: SecretRef
     """Always a ``${secret:NAME}`` reference, never the secret itself."""
 
 
@@ -440,7 +410,7 @@ class PersistentStorage(_Strict):
 
     size: StorageGb
     class_: Literal["HDD", "SSD", "NVMe"] = Field(alias="class")
-    mountPoint: Annotated[str, Field(max_length=256), AfterValidator(_check_mount_point)]
+    mountPoint: MountPoint
 
 
 class CustomSpecs(_Strict):
@@ -470,11 +440,9 @@ class Configuration(_Strict):
     ] = []
     commands: Annotated[list[Text], Field(max_length=MAX_COMMANDS)] = []
     args: Annotated[list[Text], Field(max_length=MAX_ARGS)] = []
-    region: Annotated[str, Field(max_length=64), AfterValidator(_check_region)]
+    region: Region
     """``"any"`` lets the provider pick a region with capacity."""
-    machineImageId: (
-        Annotated[str, Field(max_length=128), AfterValidator(_check_machine_id)] | None
-    ) = None
+    machineImageId: MachineImageId | None = None
     """A named machine plan; exclusive with ``customSpecs``."""
     storage: StorageGb
     """Ephemeral storage in GB."""
@@ -525,7 +493,7 @@ class Configuration(_Strict):
                 problems.append(
                     (
                         (list_name, index, "key"),
-                        f"duplicate key {_quote(variable.key)} (also at {seen[variable.key]})",
+                        f"duplicate key {quote(variable.key)} (also at {seen[variable.key]})",
                         variable.key,
                     )
                 )
@@ -576,7 +544,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise _BadJson(f"duplicate key {_quote(key)} (each key may appear once per object)")
+            raise _BadJson(f"duplicate key {quote(key)} (each key may appear once per object)")
         result[key] = value
     return result
 

@@ -23,6 +23,7 @@ from bench.report import (
     format_table,
 )
 from bench.specs import spec_json
+from bench.webapp import measure_webapp
 from services.spec.model import canonical_json, parse_spec
 from testbed.anvil import Anvil
 
@@ -79,6 +80,15 @@ def test_latency_reports_percentiles_of_real_watcher_runs():
     assert figures["bot.poll_interval_s"] == 0.2
     for key in ("bot.latency_p50_s", "bot.latency_p95_s"):
         assert _is_number(figures[key]), key
+
+
+def test_webapp_reports_render_time_round_trips_and_bundle_size():
+    figures = measure_webapp(proposals=3, runs=1)
+    assert figures["webapp.render_proposals"] == 3
+    assert figures["webapp.rpc_requests_3"] >= 1
+    assert figures["webapp.rpc_calls_3"] >= figures["webapp.rpc_requests_3"]
+    for key in ("webapp.first_render_3_ms", "webapp.bundle_gzip_kib", "webapp.bundle_kib"):
+        assert _is_number(figures[key]) and figures[key] > 0, key
 
 
 def test_percentile_interpolates_between_ranks():

@@ -1,4 +1,4 @@
-"""services.cli.support: the parameter types, `.env` loading, and the one-line failure report."""
+"""services.cli: the parameter types, `.env` loading, and the one-line failure report."""
 
 from __future__ import annotations
 

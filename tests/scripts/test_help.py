@@ -14,6 +14,7 @@ SCRIPTS = {
     "vote": ("PROPOSAL_ID CHOICE", "yay", "--account"),
     "execute": ("PROPOSAL_ID", "DeployEvent", "--account"),
     "status": ("[PROPOSAL_ID]", "--limit", "--dao"),
+    "app": ("--port", "--bot-url", "--rpc-url", "--dao"),
 }
 
 

@@ -1,4 +1,5 @@
-"""`make demo`'s main job, run as the user runs it: the whole pipeline on a local chain."""
+"""`make demo`'s main job, run as the user runs it: the whole pipeline on a local chain; and
+`make demo KEEP=1`, which then serves the web app on that chain."""
 
 import os
 import re
@@ -6,6 +7,9 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,21 +47,31 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_ctrl_c_stops_every_process_the_demo_started():
+def _start_demo(*args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "testbed.demo"],
+    return subprocess.Popen(
+        [sys.executable, "-m", "testbed.demo", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def _lines_until(demo: subprocess.Popen[str], marker: str) -> list[str]:
+    """The demo's output up to the first line containing ``marker``."""
     lines = []
     for line in demo.stdout:
         lines.append(line)
-        if "ape run watcher started" in line:
+        if marker in line:
             break
+    return lines
+
+
+def test_ctrl_c_stops_every_process_the_demo_started():
+    demo = _start_demo()
+    lines = _lines_until(demo, "ape run watcher started")
     demo.send_signal(signal.SIGINT)
     rest, _ = demo.communicate(timeout=120)
     output = "".join(lines) + rest
@@ -67,3 +81,28 @@ def test_ctrl_c_stops_every_process_the_demo_started():
     assert len(pids) == 2
     for pid in pids:
         assert not _alive(pid), f"process {pid} left running"
+
+
+def test_keep_serves_the_web_app_on_the_demo_chain_until_ctrl_c():
+    demo = _start_demo("--keep")
+    lines = _lines_until(demo, "web app: ")
+    url = lines[-1].removeprefix("web app: ").strip()
+    assert url.startswith("http://127.0.0.1:"), "".join(lines)
+    config = requests.get(url + "config.json", timeout=5).json()
+    assert config["chainId"] == 1337 and config["botUrl"].startswith("http://127.0.0.1:")
+    page_origin = url.rstrip("/")
+    deployments = requests.get(
+        config["botUrl"] + "/deployments", headers={"Origin": page_origin}, timeout=5
+    )
+    assert deployments.headers["Access-Control-Allow-Origin"] == page_origin
+    assert [row["state"] for row in deployments.json()] == ["DEPLOYED", "REJECTED"]
+    assert '<script src="app.js"' in requests.get(url, timeout=5).text
+    demo.send_signal(signal.SIGINT)
+    rest, _ = demo.communicate(timeout=120)
+    output = "".join(lines) + rest
+    assert demo.returncode == 0, output
+    assert "demo passed" in output
+    for pid in (int(pid) for pid in re.findall(r"\(pid (\d+)\)", output)):
+        assert not _alive(pid), f"process {pid} left running"
+    with pytest.raises(requests.ConnectionError):
+        requests.get(url, timeout=5)
