@@ -615,11 +615,9 @@ def _load_json(text: str) -> Any:
     return data
 
 
-def parse_spec(text: str | bytes, *, max_bytes: int = MAX_SPEC_BYTES) -> InstanceSpec:
-    """Validate a spec given as JSON text; raise :class:`SpecError` listing every problem found.
-
-    The size cap applies to the input bytes (before parsing) and to the canonical form.
-    """
+def load_document(text: str | bytes, *, max_bytes: int) -> dict[str, Any]:
+    """The JSON object a proposal carries, with the checks every kind of proposal shares: size
+    (before parsing), UTF-8, JSON syntax, unique keys, finite numbers and bounded nesting."""
     if isinstance(text, str):
         try:
             raw = text.encode("utf-8")
@@ -636,17 +634,30 @@ def parse_spec(text: str | bytes, *, max_bytes: int = MAX_SPEC_BYTES) -> Instanc
     data = _load_json(decoded)
     if not isinstance(data, dict):
         raise SpecError([f"spec: must be a JSON object (got {_describe(data)})"])
-    try:
-        spec = InstanceSpec.model_validate(data, by_alias=True, by_name=False)
-    except ValidationError as exc:
-        raise SpecError(format_errors(exc)) from None
-    # The canonical text is what goes on-chain. It drops whitespace, defaults and escapes, so it
-    # is not longer than the input today; the bound is kept explicit rather than implied.
-    size = len(canonical_json(spec).encode("utf-8"))
+    return data
+
+
+def check_canonical_size(canonical: str, max_bytes: int) -> None:
+    """The canonical text is what goes on-chain. It drops whitespace, defaults and escapes, so it
+    is not longer than the input today; the bound is kept explicit rather than implied."""
+    size = len(canonical.encode("utf-8"))
     if size > max_bytes:
         raise SpecError(
             [f"spec: canonical form is {size} bytes, over the limit of {max_bytes} bytes"]
         )
+
+
+def parse_spec(text: str | bytes, *, max_bytes: int = MAX_SPEC_BYTES) -> InstanceSpec:
+    """Validate a spec given as JSON text; raise :class:`SpecError` listing every problem found.
+
+    The size cap applies to the input bytes (before parsing) and to the canonical form.
+    """
+    data = load_document(text, max_bytes=max_bytes)
+    try:
+        spec = InstanceSpec.model_validate(data, by_alias=True, by_name=False)
+    except ValidationError as exc:
+        raise SpecError(format_errors(exc)) from None
+    check_canonical_size(canonical_json(spec), max_bytes)
     return spec
 
 

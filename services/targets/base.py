@@ -99,6 +99,37 @@ class DeploymentStatus:
     connection_urls: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class RunningConfig:
+    """What one deployment (order) of an instance runs, in the spec's terms: what the bot compares
+    with the voted spec (drift) and with an update it sent (recognising it after a crash)."""
+
+    deployment_id: str
+    kind: str
+    """``DEPLOY`` or ``UPDATE``."""
+    status: str
+    image: str
+    tag: str
+    replicas: int
+    size: str
+    """``2 CPU / 4 GiB`` or ``machine <name>``, as `services.spec.proposal` writes sizes."""
+    storage_gb: float
+    env_names: tuple[str, ...]
+    """Names of every environment variable, plain and secret, sorted (never values)."""
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    """An instance as the target reports it now."""
+
+    instance_id: str
+    closed: bool
+    failed: bool
+    deployment_ids: tuple[str, ...]
+    """Every deployment (order) of the instance, oldest first; the last is the active one."""
+    active: RunningConfig | None
+
+
 @runtime_checkable
 class DeployTarget(Protocol):
     """The operations the deployer uses to create an instance exactly once and follow it."""
@@ -134,6 +165,32 @@ class DeployTarget(Protocol):
         ...
 
     def status(self, deployment_id: str) -> DeploymentStatus: ...
+
+    def update(
+        self,
+        instance_id: str,
+        spec: InstanceSpec,
+        *,
+        secret_values: Mapping[str, str],
+        request_key: str,
+        on_sending: Callable[[], None],
+    ) -> str:
+        """Make the instance run `spec` (what can change in place) with one request, never
+        retried; returns the new deployment's id. `request_key` is stable for one update, so a
+        target may recognise a repeat; `on_sending` is called as for `create`."""
+        ...
+
+    def set_health_check(self, instance_id: str, path: str, port: int) -> None:
+        """Set the instance's health check (idempotent)."""
+        ...
+
+    def inspect(self, instance_id: str) -> InstanceView:
+        """The instance now: closed or failed, its deployments and what the active one runs."""
+        ...
+
+    def running(self, deployment_id: str) -> RunningConfig:
+        """What one deployment of an instance runs."""
+        ...
 
     def close(self, instance_id: str) -> None:
         """Close the instance; closing one that is already closed does nothing."""

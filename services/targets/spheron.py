@@ -33,7 +33,9 @@ from services.targets.base import (
     DeploymentStatus,
     DeployTargetError,
     ExistingDeployment,
+    InstanceView,
     Outcome,
+    RunningConfig,
     TargetAuthError,
     TargetRejectedError,
     TargetUnavailableError,
@@ -53,6 +55,9 @@ MAX_LISTED_ITEMS = 10_000
 DEPLOYED_STATUS = "Deployed"
 FAILED_STATUSES = frozenset({"Failed", "Deprecated", "Deprecated-Provider"})
 CLOSED_STATE = "Closed"
+FAILED_START_STATE = "Failed-start"
+#: Namespace of the deterministic `uniqueTopicId` of each request (see `topic_for`).
+_TOPIC_NAMESPACE = uuid.UUID("5b1f6c2e-8d3a-4f1b-9c7e-2a6d0e4b8f31")
 #: Persistent storage class names on the wire.
 STORAGE_CLASSES = {"HDD": "beta1", "SSD": "beta2", "NVMe": "beta3"}
 
@@ -132,6 +137,20 @@ class SpheronClient:
         Returns `{clusterId, clusterInstanceId, clusterInstanceOrderId, topic}`.
         """
         return self._call("POST", "/v1/cluster-instance/create", body=dict(body), retry=False)
+
+    def update_instance(self, instance_id: str, body: Mapping[str, Any]) -> JsonDict:
+        """PATCH an update body, once (it starts a new order). Returns
+        `{clusterId, clusterInstanceId, clusterInstanceOrderId, topic}`."""
+        return self._call(
+            "PATCH", f"/v1/cluster-instance/{instance_id}/update", body=dict(body), retry=False
+        )
+
+    def update_health_check(self, instance_id: str, url: str, port: int) -> JsonDict:
+        """Set the health check (idempotent: retried). Returns `{message, updated}`."""
+        body = {"healthCheckUrl": url, "healthCheckPort": port}
+        return self._call(
+            "PATCH", f"/v1/cluster-instance/{instance_id}/update/health-check", body=body
+        )
 
     def get_instance(self, instance_id: str) -> JsonDict:
         """The `instance` object (`_id, state, name, orders, cluster, activeOrder, ...`)."""
@@ -349,6 +368,53 @@ def _gi(value: float) -> str:
     return f"{format_number(value)}Gi"
 
 
+def _env(spec: InstanceSpec, secret_values: Mapping[str, str]) -> list[JsonDict]:
+    """Plain variables, then secret ones with their resolved values, as `KEY=VALUE` entries."""
+    config = spec.configuration
+    missing = [
+        var.key for var in config.secretEnvironmentVariables or [] if var.key not in secret_values
+    ]
+    if missing:
+        raise ValueError(f"No resolved value for secret environment variable(s): {missing}")
+    return [
+        {"value": f"{var.key}={var.value}", "isSecret": False}
+        for var in config.environmentVariables or []
+    ] + [
+        {"value": f"{var.key}={secret_values[var.key]}", "isSecret": True}
+        for var in config.secretEnvironmentVariables or []
+    ]
+
+
+def build_update_body(
+    spec: InstanceSpec,
+    *,
+    organization_id: str,
+    topic_id: str,
+    secret_values: Mapping[str, str],
+    machine_image_name: str,
+) -> JsonDict:
+    """The HTTP update body that makes an instance run `spec` (what may change in place: env,
+    command, args, tag, size, replica count), as `@spheron/core`'s `updateClusterInstance`."""
+    config = spec.configuration
+    body: JsonDict = {
+        "env": _env(spec, secret_values),
+        "command": list(config.commands or []),
+        "args": list(config.args or []),
+        "uniqueTopicId": topic_id,
+        "tag": config.tag,
+        "instanceCount": config.replicas,
+        "organizationId": organization_id,
+    }
+    if machine_image_name:
+        body["akashMachineImageName"] = machine_image_name
+    if config.customSpecs is not None:
+        body["customInstanceSpecs"] = {
+            "cpu": _number(config.customSpecs.cpu),
+            "memory": _gi(config.customSpecs.memory),
+        }
+    return body
+
+
 def build_create_body(
     spec: InstanceSpec,
     *,
@@ -364,19 +430,7 @@ def build_create_body(
     `machine_image_name` is the name of `spec.configuration.machineImageId` ("" when unset).
     """
     config = spec.configuration
-    missing = [
-        var.key for var in config.secretEnvironmentVariables or [] if var.key not in secret_values
-    ]
-    if missing:
-        raise ValueError(f"No resolved value for secret environment variable(s): {missing}")
-    env = [
-        {"value": f"{var.key}={var.value}", "isSecret": False}
-        for var in config.environmentVariables or []
-    ] + [
-        {"value": f"{var.key}={secret_values[var.key]}", "isSecret": True}
-        for var in config.secretEnvironmentVariables or []
-    ]
-
+    env = _env(spec, secret_values)
     instance_specs: JsonDict = {"storage": _gi(config.storage)}
     if config.persistentStorage is not None:
         instance_specs["persistentStorage"] = {
@@ -426,6 +480,11 @@ def _id_of(value: Any) -> str | None:
     if isinstance(value, dict):
         value = value.get("_id")
     return str(value) if value else None
+
+
+def topic_for(request_key: str) -> str:
+    """The `uniqueTopicId` of a request: the same for every attempt of one create or update."""
+    return str(uuid.uuid5(_TOPIC_NAMESPACE, request_key))
 
 
 def _outcome(status: str) -> Outcome:
@@ -490,7 +549,7 @@ class SpheronTarget:
         body = build_create_body(
             spec,
             organization_id=self._client.organization_id(),
-            topic_id=str(uuid.uuid4()),
+            topic_id=topic_for(f"create:{name}"),
             secret_values=secret_values,
             machine_image_name=self._client.machine_image_name(image_id) if image_id else "",
             instance_name=name,
@@ -527,6 +586,81 @@ class SpheronTarget:
             status=status,
             outcome=_outcome(status),
             connection_urls=urls,
+        )
+
+    def update(
+        self,
+        instance_id: str,
+        spec: InstanceSpec,
+        *,
+        secret_values: Mapping[str, str],
+        request_key: str,
+        on_sending: Callable[[], None],
+    ) -> str:
+        """Resolve what the body needs, then send one update; the new order's id."""
+        image_id = spec.configuration.machineImageId
+        body = build_update_body(
+            spec,
+            organization_id=self._client.organization_id(),
+            topic_id=topic_for(request_key),
+            secret_values=secret_values,
+            machine_image_name=self._client.machine_image_name(image_id) if image_id else "",
+        )
+        on_sending()
+        answer = self._client.update_instance(instance_id, body)
+        try:
+            return str(answer["clusterInstanceOrderId"])
+        except KeyError:
+            raise TargetUnavailableError(
+                "Spheron API answered the update without clusterInstanceOrderId; it may have "
+                "started"
+            ) from None
+
+    def set_health_check(self, instance_id: str, path: str, port: int) -> None:
+        self._client.update_health_check(instance_id, path, port)
+
+    def inspect(self, instance_id: str) -> InstanceView:
+        instance = self._client.get_instance(instance_id)
+        orders = tuple(str(_id_of(order)) for order in instance.get("orders") or [] if order)
+        active_id = _id_of(instance.get("activeOrder"))
+        active = self.running(active_id) if active_id else None
+        state = str(instance.get("state", ""))
+        closed = state == CLOSED_STATE
+        ended = active is not None and active.status in FAILED_STATUSES
+        return InstanceView(
+            instance_id=instance_id,
+            closed=closed,
+            failed=not closed and (state == FAILED_START_STATE or ended),
+            deployment_ids=orders,
+            active=active,
+        )
+
+    def running(self, deployment_id: str) -> RunningConfig:
+        order = self._client.get_order(deployment_id).get("order") or {}
+        config = order.get("clusterInstanceConfiguration") or {}
+        specs = config.get("customInstanceSpecs") or {}
+        machine = config.get("akashMachineImageName") or ""
+        if machine:
+            size = f"machine {machine}"
+        else:
+            cpu = format_number(float(specs.get("cpu") or 0))
+            memory = format_number(float(str(specs.get("memory") or "0").removesuffix("Gi")))
+            size = f"{cpu} CPU / {memory} GiB"
+        env_names = sorted(
+            str(entry.get("value", "")).partition("=")[0]
+            for entry in config.get("env") or []
+            if isinstance(entry, dict)
+        )
+        return RunningConfig(
+            deployment_id=deployment_id,
+            kind=str(order.get("type", "")),
+            status=str(order.get("status", "")),
+            image=str(config.get("image", "")),
+            tag=str(config.get("tag", "")),
+            replicas=int(config.get("instanceCount") or 0),
+            size=size,
+            storage_gb=float(str(specs.get("storage", "0")).removesuffix("Gi") or 0),
+            env_names=tuple(env_names),
         )
 
     def close(self, instance_id: str) -> None:

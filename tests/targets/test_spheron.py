@@ -22,7 +22,7 @@ from services.targets.base import (
     TargetRejectedError,
     TargetUnavailableError,
 )
-from services.targets.spheron import SpheronClient, SpheronTarget, build_create_body
+from services.targets.spheron import SpheronClient, SpheronTarget, build_create_body, topic_for
 from testbed.emulators.spheron import MACHINE_IMAGES, PROVIDER_HOST, FaultPlan, SpheronEmulator
 
 SECRET = "s3cr=t==value"
@@ -564,3 +564,101 @@ def test_the_token_appears_in_no_error_or_repr(
 def test_client_refuses_an_empty_token() -> None:
     with pytest.raises(ValueError, match="empty"):
         SpheronClient("http://127.0.0.1:9", "")
+
+
+# -- updates, health checks, inspection ------------------------------------------------------------
+
+
+def send_update(
+    target: SpheronTarget, instance_id: str, spec: InstanceSpec, key: str = "u1"
+) -> str:
+    sent: list[bool] = []
+    order = target.update(
+        instance_id,
+        spec,
+        secret_values=SECRETS,
+        request_key=key,
+        on_sending=lambda: sent.append(True),
+    )
+    assert sent == [True]
+    return order
+
+
+def test_an_update_is_a_new_order_of_type_update_followed_like_a_deploy(
+    spheron_emulator: SpheronEmulator, spheron_target: SpheronTarget
+) -> None:
+    created = create(spheron_target, make_spec())
+    settle(spheron_target, created.deployment_id)
+
+    def newer(data: dict[str, Any]) -> None:
+        data["configuration"].update(tag="1.28", replicas=3)
+        data["configuration"]["customSpecs"] = {"cpu": 4, "memory": 8}
+        data["configuration"]["environmentVariables"] = [{"key": "MODE", "value": "blue"}]
+
+    order = send_update(spheron_target, created.instance_id, make_spec(newer))
+    assert order != created.deployment_id
+    view = spheron_target.inspect(created.instance_id)
+    assert view.deployment_ids == (created.deployment_id, order)
+    assert view.active is not None and view.active.deployment_id == order
+    running = view.active
+    assert (running.kind, running.image, running.tag, running.replicas) == (
+        "UPDATE",
+        "nginx",
+        "1.28",
+        3,
+    )
+    assert running.size == "4 CPU / 8 GiB" and running.storage_gb == 20
+    assert running.env_names == ("DB_PASSWORD", "MODE")
+    assert settle(spheron_target, order).outcome is Outcome.SUCCEEDED
+    (logged,) = [
+        e for e in spheron_emulator.request_log(all_requests=True) if "/update" in e["path"]
+    ]
+    assert logged["method"] == "PATCH" and logged["status"] == 200
+
+
+def test_the_update_topic_is_the_same_for_every_attempt_of_one_update() -> None:
+    assert topic_for("update:7") == topic_for("update:7") != topic_for("update:8")
+
+
+def test_an_update_is_sent_once_even_when_it_fails_in_transit(
+    spheron_emulator: SpheronEmulator, spheron_target: SpheronTarget
+) -> None:
+    created = create(spheron_target, make_spec())
+    path = f"/v1/cluster-instance/{created.instance_id}/update"
+    spheron_emulator.set_faults(FaultPlan(error_next=1, path=path))
+    with pytest.raises(TargetUnavailableError) as caught:
+        send_update(spheron_target, created.instance_id, make_spec())
+    assert caught.value.delivered
+    assert len(api_requests(spheron_emulator, path)) == 1
+
+
+def test_a_closed_instance_cannot_be_updated(spheron_target: SpheronTarget) -> None:
+    created = create(spheron_target, make_spec())
+    spheron_target.close(created.instance_id)
+    with pytest.raises(TargetRejectedError, match="is closed"):
+        send_update(spheron_target, created.instance_id, make_spec())
+    view = spheron_target.inspect(created.instance_id)
+    assert view.closed and not view.failed
+
+
+def test_the_health_check_is_set_in_place(
+    spheron_target: SpheronTarget, spheron_client: SpheronClient
+) -> None:
+    created = create(spheron_target, make_spec())
+    spheron_target.set_health_check(created.instance_id, "/ready", 8080)
+    spheron_target.set_health_check(created.instance_id, "/ready", 8080)  # idempotent
+    check = spheron_client.get_instance(created.instance_id)["healthCheck"]
+    assert (check["url"], check["port"]) == ("/ready", 8080)
+
+
+def test_inspect_sees_a_change_and_a_failure_made_outside(
+    spheron_emulator: SpheronEmulator, spheron_target: SpheronTarget
+) -> None:
+    created = create(spheron_target, make_spec())
+    settle(spheron_target, created.deployment_id)
+    spheron_emulator.change_outside_the_dao(created.instance_id, tag="latest", instanceCount=9)
+    view = spheron_target.inspect(created.instance_id)
+    assert view.active is not None
+    assert (view.active.tag, view.active.replicas, view.active.kind) == ("latest", 9, "UPDATE")
+    spheron_emulator.fail_instance(created.instance_id)
+    assert spheron_target.inspect(created.instance_id).failed

@@ -96,6 +96,17 @@ class SpheronEmulator(BackgroundHTTPServer):
         with self._lock:
             return self._faults.snapshot()
 
+    def change_outside_the_dao(self, instance_id: str, **configuration: object) -> None:
+        """What an operator with the token could do behind the DAO's back: a new UPDATE order
+        with `configuration` changed (e.g. `tag="evil"`, `instanceCount=9`). For drift tests."""
+        with self._lock:
+            self._state.change_configuration(instance_id, configuration)
+
+    def fail_instance(self, instance_id: str) -> None:
+        """The provider loses the instance: its active order ends Failed. For drift tests."""
+        with self._lock:
+            self._state.fail(instance_id)
+
     def reset(self) -> None:
         with self._lock:
             self._state.clear()
@@ -140,7 +151,7 @@ class SpheronEmulator(BackgroundHTTPServer):
             match = pattern.fullmatch(path)
             if match and route_method == method:
                 try:
-                    body = json_body(raw) if name == "create" else None
+                    body = json_body(raw) if name in ("create", "update", "health") else None
                     with self._lock:
                         return 200, self._dispatch(name, match.groupdict(), query, body)
                 except ApiError as exc:
@@ -158,6 +169,10 @@ class SpheronEmulator(BackgroundHTTPServer):
             }
         if name == "create":
             return state.create(body)
+        if name == "update":
+            return state.update(params["instance_id"], body)
+        if name == "health":
+            return state.set_health_check(params["instance_id"], body)
         if name == "order":
             return state.order_json(params["order_id"])
         if name == "close":

@@ -30,6 +30,9 @@ class Handler(JsonRequestHandler):
     def do_PUT(self) -> None:
         self._handle("PUT")
 
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
     def do_DELETE(self) -> None:
         self._handle("DELETE")
 

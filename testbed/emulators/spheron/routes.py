@@ -17,6 +17,8 @@ ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
         ("POST", r"/v1/cluster-instance/create", "create"),
         ("GET", r"/v1/cluster-instance/order/(?P<order_id>[^/]+)", "order"),
         ("POST", r"/v1/cluster-instance/(?P<instance_id>[^/]+)/close", "close"),
+        ("PATCH", r"/v1/cluster-instance/(?P<instance_id>[^/]+)/update/health-check", "health"),
+        ("PATCH", r"/v1/cluster-instance/(?P<instance_id>[^/]+)/update", "update"),
         ("GET", r"/v1/cluster-instance/(?P<instance_id>[^/]+)", "instance"),
         ("GET", r"/v1/organization/(?P<org_id>[^/]+)/clusters", "clusters"),
         ("GET", r"/v1/cluster/(?P<cluster_id>[^/]+)/instances", "cluster_instances"),

@@ -15,7 +15,11 @@ from typing import Any
 
 from testbed.emulators.spheron.constants import PROVIDER_HOST, JsonDict
 from testbed.emulators.spheron.errors import ApiError
-from testbed.emulators.spheron.validation import validate_create
+from testbed.emulators.spheron.validation import (
+    validate_create,
+    validate_health_check,
+    validate_update,
+)
 
 
 def _iso(wall: float) -> str:
@@ -51,6 +55,8 @@ class _Order:
     configuration: JsonDict  # secret env values already masked
     fails: bool
     port_base: int
+    type: str = "DEPLOY"
+    topic: str = ""
     closed_status: str | None = None
 
     def status(self, now: float, queued_s: float, pending_s: float) -> str:
@@ -154,8 +160,9 @@ class ComputeState:
             started=self._clock(),
             wall=now_wall,
             configuration={**copy.deepcopy(config), "env": _mask_env(config["env"])},
-            fails=image in self._fail_images or f"{image}:{tag}" in self._fail_images,
+            fails=self._fails(image, tag),
             port_base=30000 + 10 * (len(self.orders) % 3000),
+            topic=body["uniqueTopicId"],
         )
         instance = _Instance(
             id=instance_id,
@@ -174,6 +181,80 @@ class ComputeState:
             "clusterInstanceOrderId": order_id,
             "topic": body["uniqueTopicId"],
         }
+
+    def _fails(self, image: str, tag: str) -> bool:
+        return image in self._fail_images or f"{image}:{tag}" in self._fail_images
+
+    def _live_instance(self, instance_id: str) -> _Instance:
+        instance = self.instances.get(instance_id)
+        if instance is None:
+            raise ApiError(404, f"Instance not found: {instance_id}")
+        if instance.closed_wall is not None:
+            raise ApiError(400, f"Instance {instance_id} is closed")
+        return instance
+
+    def _new_order(self, instance: _Instance, configuration: JsonDict, topic: str) -> _Order:
+        """An UPDATE order on `instance` with `configuration`; it becomes the active order."""
+        order = _Order(
+            id=self._new_id(),
+            instance_id=instance.id,
+            started=self._clock(),
+            wall=time.time(),
+            configuration=configuration,
+            fails=self._fails(configuration["image"], configuration["tag"]),
+            port_base=30000 + 10 * (len(self.orders) % 3000),
+            type="UPDATE",
+            topic=topic,
+        )
+        self.orders[order.id] = order
+        instance.order_ids.append(order.id)
+        return order
+
+    def update(self, instance_id: str, body: JsonDict) -> JsonDict:
+        """A new order of type UPDATE with the body's env, command, args, tag and sizes."""
+        validate_update(body)
+        self.check_org(body["organizationId"])
+        instance = self._live_instance(instance_id)
+        configuration = copy.deepcopy(self.orders[instance.order_ids[-1]].configuration)
+        configuration.update(
+            env=_mask_env(body["env"]), command=body["command"], args=body["args"], tag=body["tag"]
+        )
+        if body.get("instanceCount") is not None:
+            configuration["instanceCount"] = body["instanceCount"]
+        if body.get("akashMachineImageName"):
+            configuration["akashMachineImageName"] = body["akashMachineImageName"]
+            for key in ("cpu", "memory"):
+                configuration["customInstanceSpecs"].pop(key, None)
+        specs = body.get("customInstanceSpecs") or {}
+        if specs.get("cpu") is not None or specs.get("memory") is not None:
+            configuration["akashMachineImageName"] = ""
+            configuration["customInstanceSpecs"].update(
+                {key: specs[key] for key in ("cpu", "memory") if specs.get(key) is not None}
+            )
+        order = self._new_order(instance, configuration, body["uniqueTopicId"])
+        return {
+            "clusterId": instance.cluster_id,
+            "clusterInstanceId": instance.id,
+            "clusterInstanceOrderId": order.id,
+            "topic": order.topic,
+        }
+
+    def set_health_check(self, instance_id: str, body: JsonDict) -> JsonDict:
+        validate_health_check(body)
+        instance = self._live_instance(instance_id)
+        instance.health_url = body["healthCheckUrl"]
+        instance.health_port = body["healthCheckPort"]
+        return {"message": "Health check updated", "updated": True}
+
+    def change_configuration(self, instance_id: str, changes: JsonDict) -> None:
+        instance = self._live_instance(instance_id)
+        configuration = copy.deepcopy(self.orders[instance.order_ids[-1]].configuration)
+        configuration.update(copy.deepcopy(changes))
+        self._new_order(instance, configuration, topic="outside-the-dao")
+
+    def fail(self, instance_id: str) -> None:
+        instance = self._live_instance(instance_id)
+        self.orders[instance.order_ids[-1]].closed_status = "Failed"
 
     def instance_json(self, instance_id: str) -> JsonDict:
         instance = self.instances.get(instance_id)
@@ -216,7 +297,7 @@ class ComputeState:
         return {
             "order": {
                 "_id": order.id,
-                "type": "DEPLOY",
+                "type": order.type,
                 "status": status,
                 "clusterInstance": order.instance_id,
                 "clusterInstanceConfiguration": configuration,

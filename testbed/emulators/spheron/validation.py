@@ -124,3 +124,49 @@ def _validate_specs(config: JsonDict) -> None:
     if _gi_size(specs["memory"], f"{where}.memory") not in SPEC_CHOICES:
         choices = ", ".join(f"{choice:g}Gi" for choice in SPEC_CHOICES)
         raise ApiError(400, f"{where}.memory must be one of {choices}, got {specs['memory']!r}")
+
+
+def validate_update(body: Any) -> None:
+    """The body of an update (`@spheron/core`'s `updateClusterInstance`): the new env, command,
+    args and tag, and optionally a machine image name, custom specs and an instance count."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "Request body must be a JSON object")
+    for key in ("organizationId", "uniqueTopicId", "tag"):
+        if not _field(body, key, "a string"):
+            raise ApiError(400, f"Field {key} must not be empty")
+    for key in ("env", "command", "args"):
+        _field(body, key, "a list")
+    for index, entry in enumerate(body["env"]):
+        name = f"env[{index}]"
+        if not isinstance(entry, dict):
+            raise ApiError(400, f"{name} must be an object")
+        value = _field(entry, "value", "a string", f"{name}.")
+        _field(entry, "isSecret", "a boolean", f"{name}.")
+        if not value.partition("=")[0] or "=" not in value:
+            raise ApiError(400, f"{name}.value must look like KEY=VALUE")
+    if not all(isinstance(item, str) for item in body["command"] + body["args"]):
+        raise ApiError(400, "command and args must hold strings")
+    count = _field(body, "instanceCount", "an integer", required=False)
+    if count is not None and count < 1:
+        raise ApiError(400, "instanceCount must be at least 1")
+    machine = _field(body, "akashMachineImageName", "a string", required=False)
+    specs = _field(body, "customInstanceSpecs", "an object", required=False)
+    if machine and specs and (specs.get("cpu") is not None or specs.get("memory") is not None):
+        raise ApiError(400, "A machine image and custom specs cannot be used together")
+    if machine and machine not in {image["name"] for image in MACHINE_IMAGES}:
+        raise ApiError(400, f"Machine image not found: {machine}")
+    if specs and specs.get("cpu") is not None and specs["cpu"] not in SPEC_CHOICES:
+        raise ApiError(400, f"customInstanceSpecs.cpu must be one of {SPEC_CHOICES}")
+    memory = (specs or {}).get("memory")
+    if memory is not None and _gi_size(memory, "customInstanceSpecs.memory") not in SPEC_CHOICES:
+        raise ApiError(400, "customInstanceSpecs.memory is not an allowed size")
+
+
+def validate_health_check(body: Any) -> None:
+    if not isinstance(body, dict):
+        raise ApiError(400, "Request body must be a JSON object")
+    if not _field(body, "healthCheckUrl", "a string"):
+        raise ApiError(400, "Field healthCheckUrl must not be empty")
+    port = _field(body, "healthCheckPort", "an integer")
+    if not 1 <= port <= 65535:
+        raise ApiError(400, "healthCheckPort must be in 1..65535")
