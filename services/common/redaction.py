@@ -5,8 +5,9 @@ A secret is masked wherever it appears:
 - every value the caller knows to be secret (the bot's tokens and keys, `DAO_SECRET_*` values);
 - the value of every environment variable whose name says it holds one (`*KEY*`, `*TOKEN*`,
   `*SECRET*`, `*PASSWORD*`, `*PASSPHRASE*`, `*MNEMONIC*`, `*PROJECT_ID*`, `DAO_SECRET_*`);
-- credentials inside URLs, whatever their source: Infura and Alchemy keys in the path, a password
-  in `user:password@host`, and `apikey`/`api_key`/`key`/`token` query parameters.
+- credentials inside URLs, whatever their source: Infura and Alchemy keys in the path, Slack and
+  Discord webhook paths, a password in `user:password@host`, and `apikey`/`api_key`/`key`/`token`
+  query parameters.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ _SECRET_NAME_RE = re.compile(
 _URL_SECRETS = (
     re.compile(r"(infura\.io/v3/)[0-9A-Za-z]+"),
     re.compile(r"(alchemy\.com/v2/)[0-9A-Za-z_-]+"),
+    re.compile(r"(hooks\.slack\.com/services/)[^\s'\"]+"),
+    re.compile(r"(discord(?:app)?\.com/api/webhooks/)[^\s'\"]+"),
     re.compile(r"(://[^/\s:@]+:)[^/\s@]+(?=@)"),
     re.compile(r"([?&](?:apikey|api_key|key|token|access_token)=)[^&\s'\"]+", re.IGNORECASE),
 )

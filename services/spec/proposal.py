@@ -173,7 +173,8 @@ def apply_changes(spec: InstanceSpec, changes: Changes) -> InstanceSpec:
         raise SpecError([f"updated spec: {line}" for line in format_errors(exc)]) from None
 
 
-def _size(spec: InstanceSpec) -> str:
+def size_of(spec: InstanceSpec) -> str:
+    """``2 CPU / 4 GiB`` or ``machine <id>``: a spec's size per replica, in one phrase."""
     custom = spec.configuration.customSpecs
     if custom is not None:
         return f"{format_number(custom.cpu)} CPU / {format_number(custom.memory)} GiB"
@@ -202,8 +203,8 @@ def describe_changes(before: InstanceSpec, after: InstanceSpec) -> list[str]:
         lines.append(f"tag {old.tag} → {new.tag}")
     if old.replicas != new.replicas:
         lines.append(f"replicas {old.replicas} → {new.replicas}")
-    if _size(before) != _size(after):
-        lines.append(f"size {_size(before)} → {_size(after)}")
+    if size_of(before) != size_of(after):
+        lines.append(f"size {size_of(before)} → {size_of(after)}")
     env = _list_change(
         "environment", _names(old.environmentVariables), _names(new.environmentVariables)
     )

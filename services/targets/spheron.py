@@ -223,6 +223,14 @@ class SpheronClient:
             "the Spheron API lists"
         )
 
+    def machine_image_id(self, machine_image_name: str) -> str:
+        """The id of the machine image with this name (what a spec names), or the name itself
+        when the API lists none by that name."""
+        for image in self.iter_machine_images():
+            if image.get("name") == machine_image_name:
+                return str(image["_id"])
+        return machine_image_name
+
     # -- transport -----------------------------------------------------------------------------
 
     def _call(
@@ -641,7 +649,7 @@ class SpheronTarget:
         specs = config.get("customInstanceSpecs") or {}
         machine = config.get("akashMachineImageName") or ""
         if machine:
-            size = f"machine {machine}"
+            size = f"machine {self._client.machine_image_id(machine)}"
         else:
             cpu = format_number(float(specs.get("cpu") or 0))
             memory = format_number(float(str(specs.get("memory") or "0").removesuffix("Gi")))
