@@ -1,4 +1,5 @@
-"""ape run create_proposal SPEC_FILE — propose deploying a Spheron instance spec (JSON)."""
+"""ape run create_proposal SPEC_FILE — propose deploying a Spheron instance spec (JSON), or updating
+or closing an instance a proposal deployed (an envelope: {"action": "update"|"close", ...})."""
 
 from __future__ import annotations
 
@@ -16,9 +17,12 @@ if TYPE_CHECKING:
 
 @click.command(
     cls=DaoCommand,
-    short_help="Propose a Spheron instance spec (JSON file or - for stdin).",
+    short_help="Propose a deployment, update or close (JSON file or - for stdin).",
     help="""Propose deploying the Spheron instance described by SPEC_FILE (a JSON file, or - to
-    read standard input).
+    read standard input), or, with an envelope, updating or closing the instance an earlier
+    proposal deployed: {"action": "update", "target": 1, "changes": {"tag": "1.28"}} or
+    {"action": "close", "target": 1}. An update is shown as what it changes in the instance as
+    voted so far.
 
     The spec is validated here first (schema, limits, the DAO's maxSpecBytes), so an invalid one
     costs no gas. What goes on-chain is its canonical JSON (sorted keys, no whitespace, defaults
@@ -48,15 +52,8 @@ def cli(
     from services.cli.output import fact, hex_hash
     from services.cli.transactions import chain_now, transact
     from services.common.formatting import format_when, plural
-    from services.spec.model import (
-        MAX_SPEC_BYTES,
-        SECRET_ENV_PREFIX,
-        canonical_json,
-        parse_spec,
-        secret_names,
-        spec_hash,
-        spec_summary,
-    )
+    from services.spec.model import MAX_SPEC_BYTES, SECRET_ENV_PREFIX, secret_names, spec_hash
+    from services.spec.proposal import canonical_proposal_json, parse_proposal
 
     raw = spec_file.read()
     try:
@@ -66,19 +63,19 @@ def cli(
             raise
         dao = None
     max_bytes = MAX_SPEC_BYTES if dao is None else int(dao.maxSpecBytes())
-    spec = parse_spec(raw, max_bytes=max_bytes)
-    text = canonical_json(spec)
+    proposal = parse_proposal(raw, max_bytes=max_bytes)
+    text = canonical_proposal_json(proposal)
     size = len(text.encode("utf-8"))
-    fact("spec", spec_summary(spec))
+    resulting = show_meaning(dao, proposal)
     fact("spec hash", hex_hash(spec_hash(text)))
     limit = "the default limit" if dao is None else "the DAO's limit"
     fact("spec size", f"{size} bytes as canonical JSON ({limit}: {max_bytes})")
-    if names := secret_names(spec):
+    if resulting is not None and (names := secret_names(resulting)):
         variables = ", ".join(SECRET_ENV_PREFIX + name for name in names)
         fact("secrets", f"the deploy bot must have {variables} set (values never go on-chain)")
 
     if dry_run:
-        click.echo("dry run: the spec is valid; nothing was sent")
+        click.echo("dry run: the proposal is valid; nothing was sent")
         if dao is None:
             click.echo(f"(no DAO address for this network: checked against {max_bytes} bytes)")
         elif account is not None:
@@ -108,3 +105,31 @@ def cli(
         f"next: ape run vote {created.proposalId} yay|nay|abstain; after the deadline: "
         f"ape run execute {created.proposalId}"
     )
+
+
+def show_meaning(dao, proposal):
+    """Print what a vote on `proposal` means; return the spec it would lead to (None if unknown).
+
+    An update is checked against the instance as voted so far: a result that breaks the spec
+    rules is refused here (the bot would refuse it), costing no gas."""
+    from services.chain.voted_state import voted_state
+    from services.cli.output import fact
+    from services.spec.model import InstanceSpec
+    from services.spec.proposal import UpdateProposal, apply_changes, describe_proposal
+
+    if isinstance(proposal, InstanceSpec):
+        fact("proposal", describe_proposal(proposal))
+        return proposal
+    state = voted_state(dao, proposal.target) if dao is not None else None
+    deployed = None if state is None or state.closed_by is not None else state.spec
+    fact("proposal", describe_proposal(proposal, deployed))
+    if state is not None:
+        fact(f"instance of proposal {proposal.target}", state.describe())
+        if state.problem or state.closed_by is not None:
+            click.echo(
+                "warning: unless that changes before this proposal is executed, the deploy bot "
+                "will reject it"
+            )
+    if isinstance(proposal, UpdateProposal) and deployed is not None:
+        return apply_changes(deployed, proposal.changes)
+    return None

@@ -37,13 +37,15 @@ def cli(
     provider: ProviderAPI,
 ):
     from services.chain.contracts import proposal_created, read_proposal, require_proposal
+    from services.chain.voted_state import voted_state
     from services.cli.accounts import require_account
     from services.cli.contracts import open_dao
     from services.cli.errors import CliError
     from services.cli.output import fact, hex_hash
     from services.cli.transactions import chain_now, transact
     from services.common.formatting import format_when
-    from services.spec.model import SpecError, parse_spec, spec_hash, spec_summary
+    from services.spec.model import InstanceSpec, SpecError, spec_hash
+    from services.spec.proposal import describe_proposal, parse_proposal
 
     dao, source = open_dao(provider, dao_address)
     require_proposal(dao, proposal_id)
@@ -78,9 +80,14 @@ def cli(
     )
     fact("spec hash", hex_hash(spec_hash(text)))
     try:
-        summary = spec_summary(parse_spec(text, max_bytes=int(dao.maxSpecBytes())))
+        proposal = parse_proposal(text, max_bytes=int(dao.maxSpecBytes()))
+        deployed = None
+        if not isinstance(proposal, InstanceSpec):
+            state = voted_state(dao, proposal.target, before=proposal_id)
+            deployed = None if state.closed_by is not None else state.spec
+        meaning = describe_proposal(proposal, deployed)
     except SpecError as exc:
         fact("spec", f"INVALID, the deploy bot will refuse it: {exc.errors[0]}")
     else:
-        fact("spec", summary)
-        click.echo("next: the deploy bot creates this instance on Spheron")
+        fact("means", meaning)
+        click.echo("next: the deploy bot carries this out on Spheron")

@@ -73,8 +73,10 @@ def cli(proposal_id: int | None, limit: int, dao_address: str | None, provider: 
 
 def _show(dao: ContractInstance, proposal_id: int, now: int) -> None:
     from services.chain.contracts import ProposalSpecError, proposal_created, read_proposal
+    from services.chain.voted_state import voted_state
     from services.common.formatting import format_when
-    from services.spec.model import SpecError, parse_spec, spec_summary
+    from services.spec.model import InstanceSpec, SpecError
+    from services.spec.proposal import describe_proposal, parse_proposal
 
     info = read_proposal(dao, proposal_id)
     click.echo(f"proposal {proposal_id}: {info.state}")
@@ -97,10 +99,17 @@ def _show(dao: ContractInstance, proposal_id: int, now: int) -> None:
         return
     click.echo(f"  proposer: {creation.proposer}")
     try:
-        spec = parse_spec(creation.spec_json, max_bytes=int(dao.maxSpecBytes()))
+        proposal = parse_proposal(creation.spec_json, max_bytes=int(dao.maxSpecBytes()))
     except SpecError as exc:
         more = f" (+{len(exc.errors) - 1} more)" if len(exc.errors) > 1 else ""
         click.echo(f"  spec: INVALID, the deploy bot will refuse it: {exc.errors[0]}{more}")
     else:
-        click.echo(f"  spec: {spec_summary(spec)}")
+        deployed = None
+        if not isinstance(proposal, InstanceSpec):
+            state = voted_state(dao, proposal.target, before=proposal_id)
+            deployed = None if state.closed_by is not None else state.spec
+        try:
+            click.echo(f"  means: {describe_proposal(proposal, deployed)}")
+        except SpecError as exc:
+            click.echo(f"  means: INVALID against the instance as voted: {exc.errors[0]}")
     click.echo(f"  spec hash: {info.spec_hash}")

@@ -181,7 +181,7 @@ def test_create_proposal_submits_the_canonical_spec(proposal, deployed, dao):
     canonical = canonical_json(spec)
     expected_hash = "0x" + spec_hash(canonical).hex()
     assert proposal.fact("DAO") == f"{deployed.dao} (from DAO_CONTRACT_ADDRESS)"
-    assert proposal.fact("spec") == spec_summary(spec)
+    assert proposal.fact("proposal") == f"deploy {spec_summary(spec)}"
     assert proposal.fact("spec hash") == expected_hash
     assert proposal.fact("proposal 1").startswith(f"created by {ALICE} (tx 0x")
     assert re.fullmatch(
@@ -269,7 +269,7 @@ def test_refusals_while_voting_is_open(
         "or run in a terminal to type the passphrase"
     )
     dry_run.ok()
-    assert "dry run: the spec is valid; nothing was sent" in dry_run.stdout
+    assert "dry run: the proposal is valid; nothing was sent" in dry_run.stdout
     assert dry_run.fact("proposer") == f"{OUTSIDER} has 0 votes, 1 needed: cannot propose yet"
     assert dry_run.fact("secrets") == (
         "the deploy bot must have DAO_SECRET_DB_PASSWORD set (values never go on-chain)"
@@ -345,7 +345,7 @@ def test_execute_after_the_deadline_emits_the_deploy_event(
     canonical = canonical_json(parse_spec(EXAMPLE.read_bytes()))
     assert executed.fact("DeployEvent") == f"proposal 1 from {ALICE} msg 'Deploy'"
     assert executed.fact("spec hash") == "0x" + spec_hash(canonical).hex()
-    assert executed.fact("spec") == spec_summary(parse_spec(canonical))
+    assert executed.fact("means") == f"deploy {spec_summary(parse_spec(canonical))}"
 
     stored = dao.functions.getProposal(1).call()
     assert list(stored[7:9]) == [True, True]  # executed, passed
@@ -374,10 +374,57 @@ def test_execute_twice_is_refused_and_status_shows_everything(ape_run, deployed,
     assert out.index("proposal 2: Defeated") < out.index("proposal 1: Executed")
     assert "  executed: yes, passed (DeployEvent emitted)\n" in out
     assert "  spec: INVALID, the deploy bot will refuse it: clusterName: " in out
-    assert f"  spec: {spec_summary(parse_spec(EXAMPLE.read_bytes()))}\n" in out
+    assert f"  means: deploy {spec_summary(parse_spec(EXAMPLE.read_bytes()))}\n" in out
     assert f"  proposer: {ALICE}\n" in out and f"  proposer: {BOB}\n" in out
     assert re.search(r"  deadline: voting closed at .* UTC \(\d+ (s|min)", out)
     newest.ok()
     assert "proposal 2: Defeated" in newest.stdout
     assert "proposal 1:" not in newest.stdout
     assert "(1 older proposal not shown; raise --limit or give an id)" in newest.stdout
+
+
+def test_updates_and_closes_read_as_what_they_change_in_the_instance(ape_run, deployed, proposal):
+    """Proposal 1 (the web service) is deployed: an update reads as a diff against it, a close as
+    a close; one that cannot change in place, or whose result breaks the rules, costs nothing."""
+    dao_option = ["--dao", deployed.dao]
+
+    def envelope(body: dict, account: str = "TEST::1") -> Call:
+        args = ["-", "--account", account, *dao_option]
+        return Call("create_proposal", args, stdin=json.dumps(body))
+
+    update, close, fixed, broken = ape_run.run_all(  # side by side: one sending account each
+        [
+            envelope({"action": "update", "target": 1, "changes": {"tag": "1.28", "replicas": 3}}),
+            envelope({"action": "close", "target": 1}, account="TEST::2"),
+            envelope({"action": "update", "target": 1, "changes": {"image": "httpd"}}),
+            envelope(
+                {
+                    "action": "update",
+                    "target": 1,
+                    "changes": {"healthCheckConfig": {"path": "/", "port": 9999}},
+                }
+            ),
+        ]
+    )
+    (status,) = ape_run.run_all([Call("status", ["--limit", "2", *dao_option])])
+    update.ok()
+    assert update.fact("proposal") == (
+        "update the instance of proposal 1: tag 1.27 → 1.28, replicas 2 → 3"
+    )
+    assert update.fact("instance of proposal 1") == "deployed by proposal 1"
+    close.ok()
+    assert close.fact("proposal") == "close the instance of proposal 1"
+    assert fixed.single_error().startswith(
+        "invalid spec (1 problem): changes: image cannot change in place on Spheron; redeploy "
+        "instead"
+    )
+    assert broken.single_error() == (
+        "invalid spec (1 problem): updated spec: healthCheckConfig.port: 9999 is not one of the "
+        "containerPorts (80)"
+    )
+    status.ok()
+    assert status.stdout.count(": Active\n") == 2
+    assert "  means: close the instance of proposal 1\n" in status.stdout
+    assert "  means: update the instance of proposal 1: tag 1.27 → 1.28, replicas 2 → 3\n" in (
+        status.stdout
+    )
