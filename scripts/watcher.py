@@ -1,4 +1,5 @@
-"""`ape run watcher`: the deploy bot. Creates each executed proposal's instance exactly once.
+"""`ape run watcher`: the deploy bot. Creates, updates and closes each executed proposal's instance
+exactly once, reports drift from what was voted, and notifies the webhooks of DEPLOYBOT_NOTIFY.
 
 Examples:
 
@@ -73,6 +74,12 @@ if TYPE_CHECKING:
     "status server from a browser; repeatable; added to $DEPLOYBOT_CORS_ORIGINS. Default: none.",
 )
 @click.option(
+    "--drift-interval",
+    type=click.FloatRange(min=1),
+    help="Seconds between two comparisons of every live instance with what the DAO voted "
+    "(default $DEPLOYBOT_DRIFT_INTERVAL or 600).",
+)
+@click.option(
     "--dao", "dao_override", help="DAO address (else DAO_CONTRACT_ADDRESS or ape-config)."
 )
 def cli(
@@ -88,9 +95,11 @@ def cli(
     status_port: int | None,
     status_host: str | None,
     cors_origins: tuple[str, ...],
+    drift_interval: float | None,
     dao_override: str | None,
 ) -> None:
-    """Watch the DAO's DeployEvents and create each approved Spheron instance exactly once."""
+    """Watch the DAO's DeployEvents; create, update or close each approved Spheron instance exactly
+    once, and report drift from what was voted."""
     from ape.logging import LogLevel
     from ape.logging import logger as ape_logger
 
@@ -105,6 +114,8 @@ def cli(
     load_env()
     with report_failures():
         settings = load_settings()
+        if drift_interval is not None:
+            settings = settings.model_copy(update={"deploybot_drift_interval_s": drift_interval})
         try:
             origins = parse_origins([settings.deploybot_cors_origins or "", *cors_origins])
         except ValueError as error:

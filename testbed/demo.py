@@ -4,15 +4,20 @@ A local anvil chain and the project's LOCAL EMULATOR of the Spheron Compute API 
 API was discontinued in 2025; nothing here talks to Spheron) run on free loopback ports. Then, with
 the real `ape run` scripts: deploy the NFT and the DAO, mint to three members, make three proposals
 — one that passes, one that misses quorum, one that passes but whose spec the bot's policy refuses —
-vote, advance time, execute; meanwhile `ape run watcher` runs as its own process. The demo ends with
-the bot's ledger and exits 0 only if the passing proposal was deployed exactly once and the others
-were not deployed at all. With `--keep` (`make demo KEEP=1`) it then serves the members' web app on
-the demo's chain, bot and emulator until Ctrl-C.
+vote, advance time, execute; meanwhile `ape run watcher` runs as its own process. Then the DAO
+governs that instance's life: it votes an update (a new tag, one more replica) and a close; the
+update is applied in place; someone with the Spheron token changes the instance behind the DAO's
+back and the bot reports the drift; the close ends the instance. Every event reaches a local webhook
+receiver. The demo ends with the bot's ledger and exits 0 only if the passing proposal was deployed
+exactly once, the others not at all, the update and the close each applied exactly once, the drift
+reported, and every notification delivered. With `--keep` (`make demo KEEP=1`) it then serves the
+members' web app on the demo's chain, bot and emulator until Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -25,17 +30,23 @@ from pathlib import Path
 
 from services.bot.ledger import DeploymentRow, DeploymentState, read_rows
 from services.bot.ledger_table import format_ledger_table
+from services.spec.proposal import canonical_proposal_json, parse_proposal
 from services.webapp.serve import free_local_port
 from testbed.anvil import Anvil
 from testbed.bot_process import APE, WatcherProcess, watcher_environment
 from testbed.contracts import Chain
 from testbed.emulators.spheron import SpheronEmulator
 from testbed.waiting import WaitTimeout, wait_until
+from testbed.webhook_receiver import WebhookReceiver
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_TOKEN = "local-demo-token"
 VOTING_PERIOD_S = 120
 DEPLOY_TIMEOUT_S = 90
+#: What the DAO changes in the deployed instance, and the tag set behind its back.
+UPDATE_CHANGES = {"tag": "1.28", "replicas": 3}
+UNVOTED_TAG = "1.29-unvoted"
+WEBHOOK = "ops"
 
 DEPLOYER, ALICE, BOB, CAROL = "TEST::0", "TEST::1", "TEST::2", "TEST::3"
 #: Membership tokens each member mints.
@@ -99,6 +110,7 @@ class Demo:
         self.workdir = workdir
         self.anvil: Anvil | None = None
         self.emulator: SpheronEmulator | None = None
+        self.receiver: WebhookReceiver | None = None
         self.watcher: WatcherProcess | None = None
         self.env = {
             **os.environ,
@@ -123,6 +135,8 @@ class Demo:
         step(f"anvil chain {self.anvil.chain_id} on {self.anvil.url} (pid {self.anvil.pid})")
         self.emulator = SpheronEmulator(token=DEMO_TOKEN, queued_s=1.0, pending_s=1.5).start()
         step(f"Spheron API emulator on {self.emulator.url} (local, not Spheron)")
+        self.receiver = WebhookReceiver().start()
+        step(f"webhook receiver on {self.receiver.url} (the bot's notifications)")
 
         dao = self.deploy()
         for account, quantity in TOKENS.items():
@@ -139,7 +153,13 @@ class Demo:
             self.ape("execute", str(proposal_id), account=ALICE)
         self.ape("status", account=None)
 
-        rows = self.wait_for_bot(ids)
+        expected = [pid for pid, p in zip(ids, PROPOSALS, strict=True) if p.passes_vote()]
+        rows = self.wait_for_bot(expected)
+        first_act = self.verdict(ids, rows)
+        if not first_act:
+            return False
+        changes = self.govern_the_instance(ids[0])
+        rows = read_rows(self.ledger_path)
         say("")
         say("what the bot logged:")
         for line in self.watcher_log.read_text(errors="replace").splitlines():
@@ -147,7 +167,59 @@ class Demo:
                 say(f"  {line}")
         say("")
         say(format_ledger_table(rows, console_width=TABLE_WIDTH))
-        return self.verdict(ids, rows)
+        notified = self.notifications_verdict(rows, drifted=[ids[0]])
+        return changes and notified
+
+    def govern_the_instance(self, target: int) -> bool:
+        """The DAO votes an update and a close of `target`'s instance; the update is applied,
+        the instance is changed behind the DAO's back (drift), then the close is executed."""
+        assert self.anvil is not None and self.emulator is not None
+        say("")
+        say(f"the DAO governs the life of proposal {target}'s instance: an update, then a close")
+        update_id = self.propose_envelope(
+            {"action": "update", "target": target, "changes": UPDATE_CHANGES},
+            f"update the instance of proposal {target}",
+        )
+        close_id = self.propose_envelope(
+            {"action": "close", "target": target}, f"close the instance of proposal {target}"
+        )
+        for proposal_id in (update_id, close_id):
+            for account in (ALICE, BOB):
+                self.ape("vote", str(proposal_id), "yay", account=account)
+        Chain(self.anvil.url).advance(VOTING_PERIOD_S + 1)
+        step(f"advanced chain time by {VOTING_PERIOD_S + 1} s: voting is closed")
+        self.ape("execute", str(update_id), account=ALICE)
+        (update,) = self.wait_for_bot([update_id])
+        deployed = next(r for r in read_rows(self.ledger_path) if r.proposal_id == target)
+        instance = deployed.instance_id or ""
+
+        self.emulator.change_outside_the_dao(instance, tag=UNVOTED_TAG)
+        step(f"someone with the Spheron token set tag {UNVOTED_TAG} behind the DAO's back")
+        drift = self.wait_for_drift(target)
+        step(f"the bot reported drift on instance {instance}: {'; '.join(drift)}")
+
+        self.ape("execute", str(close_id), account=ALICE)
+        (close,) = self.wait_for_bot([close_id])
+        updates = self.answered(f"/v1/cluster-instance/{instance}/update")
+        closes = self.answered(f"/v1/cluster-instance/{instance}/close")
+        checks = [
+            (
+                update.state is DeploymentState.DEPLOYED and updates == 1,
+                f"proposal {update_id} (update): {update.state.value}, {updates} update "
+                f"request applied in place",
+            ),
+            (
+                bool(drift) and f"tag: voted 1.28, running {UNVOTED_TAG}" in drift,
+                f"drift on the instance of proposal {target} reported",
+            ),
+            (
+                close.state is DeploymentState.CLOSED and closes == 1,
+                f"proposal {close_id} (close): {close.state.value}, {closes} close request",
+            ),
+        ]
+        for good, text in checks:
+            say(f"{'PASS' if good else 'FAIL'}  {text}")
+        return all(good for good, _ in checks)
 
     # -- steps -----------------------------------------------------------------------------------
 
@@ -175,13 +247,18 @@ class Demo:
 
     def propose(self, proposal: Proposal) -> int:
         output = self.ape("create_proposal", proposal.spec, account=ALICE, note=proposal.title)
-        match = re.search(r"proposal (\d+)", output)
-        if match is None:
-            raise DemoError(f"create_proposal printed no proposal id:\n{output}")
-        return int(match.group(1))
+        return _created_id(output)
+
+    def propose_envelope(self, envelope: dict[str, object], title: str) -> int:
+        """`create_proposal` with an update or close envelope written to a file."""
+        text = canonical_proposal_json(parse_proposal(json.dumps(envelope)))
+        path = self.workdir / f"{envelope['action']}-{envelope['target']}.json"
+        path.write_text(text)
+        return _created_id(self.ape("create_proposal", str(path), account=ALICE, note=title))
 
     def start_watcher(self, dao: str) -> None:
         assert self.anvil is not None and self.emulator is not None
+        assert self.receiver is not None
         env = watcher_environment(
             {
                 "DAO_CONTRACT_ADDRESS": dao,
@@ -189,6 +266,8 @@ class Demo:
                 "SPHERON_ACCESS_TOKEN": DEMO_TOKEN,
                 "DEPLOYBOT_DB": str(self.ledger_path),
                 "DEPLOYBOT_POLICY": str(ROOT / "examples" / "policy.yaml"),
+                "DEPLOYBOT_NOTIFY": f"json:{self.receiver.url_for(WEBHOOK)}",
+                "DEPLOYBOT_DRIFT_INTERVAL": "1",
             }
         )
         args = ["--network", self.anvil.network_choice, "--poll-interval", "0.5"]
@@ -201,14 +280,13 @@ class Demo:
         )
 
     def wait_for_bot(self, ids: Sequence[int]) -> list[DeploymentRow]:
-        """Until the bot has dealt with every DeployEvent (the passed proposals)."""
-        expected = {pid for pid, p in zip(ids, PROPOSALS, strict=True) if p.passes_vote()}
+        """Until the bot has settled the DeployEvents of `ids`; their rows, in that order."""
 
         def settled() -> list[DeploymentRow] | None:
             self.check_watcher_alive()
-            rows = read_rows(self.ledger_path)
-            done = {r.proposal_id for r in rows if r.state.is_terminal}
-            return rows if expected <= done else None
+            rows = {r.proposal_id: r for r in read_rows(self.ledger_path)}
+            done = [rows[pid] for pid in ids if pid in rows and rows[pid].state.is_terminal]
+            return done if len(done) == len(ids) else None
 
         try:
             rows = wait_until(settled, timeout_s=DEPLOY_TIMEOUT_S, what="the bot", interval_s=0.5)
@@ -216,8 +294,53 @@ class Demo:
             raise DemoError(
                 f"the bot did not settle within {DEPLOY_TIMEOUT_S} s; see {self.watcher_log}"
             ) from None
-        step("the bot has settled every executed proposal")
+        step(f"the bot has settled proposal{'s' if len(ids) > 1 else ''} {_ids(ids)}")
         return rows
+
+    def wait_for_drift(self, proposal_id: int) -> list[str]:
+        """The differences the bot records once it notices the change (it checks every 1 s)."""
+
+        def drifted() -> list[str] | None:
+            self.check_watcher_alive()
+            row = next(r for r in read_rows(self.ledger_path) if r.proposal_id == proposal_id)
+            return list(row.drift["differences"]) if row.drift else None
+
+        try:
+            return wait_until(drifted, timeout_s=30, what="the drift report", interval_s=0.5)
+        except WaitTimeout:
+            return []
+
+    def answered(self, path: str) -> int:
+        """Requests to `path` that the emulator answered 200 (each one applied)."""
+        assert self.emulator is not None
+        log = self.emulator.request_log(all_requests=True)
+        return sum(1 for entry in log if entry["path"] == path and entry["status"] == 200)
+
+    def notifications_verdict(self, rows: Sequence[DeploymentRow], drifted: Sequence[int]) -> bool:
+        """Every event of the ledger's rows, and the drift of each of `drifted`, reached the
+        webhook receiver, once each."""
+        assert self.receiver is not None
+        receiver = self.receiver
+        expected = sorted(_expected_events(rows) + [("drift", pid) for pid in drifted])
+
+        def delivered() -> list[tuple[str, int]] | None:
+            got = sorted((b["event"], b["proposal_id"]) for b in receiver.received(WEBHOOK))
+            return got if got == expected else None
+
+        try:
+            wait_until(delivered, timeout_s=20, what="notifications", interval_s=0.5)
+            good = True
+        except WaitTimeout:
+            good = False
+        say("notifications the local webhook receiver got:")
+        for body in receiver.received(WEBHOOK):
+            say(f"  {body['summary']}")
+        count = len(receiver.received(WEBHOOK))
+        say(
+            f"{'PASS' if good else 'FAIL'}  notifications: {count} delivered, "
+            f"{len(expected)} expected (each event once)"
+        )
+        return good
 
     def verdict(self, ids: Sequence[int], rows: Sequence[DeploymentRow]) -> bool:
         assert self.emulator is not None
@@ -299,6 +422,8 @@ class Demo:
         """Stop everything this demo started (also after an error or Ctrl-C)."""
         if self.watcher is not None:
             self.watcher.stop()
+        if self.receiver is not None:
+            self.receiver.stop()
         if self.emulator is not None:
             self.emulator.stop()
         if self.anvil is not None:
@@ -307,6 +432,35 @@ class Demo:
 
 #: Transaction hashes and blocks, left out of the one-line summaries (the scripts print them).
 TX_DETAILS = re.compile(r" \(tx 0x[0-9a-fA-F]+[^)]*\)")
+
+
+def _created_id(output: str) -> int:
+    """The id in `create_proposal`'s `proposal N: created by ...` line."""
+    match = re.search(r"^proposal (\d+): created", output, re.M)
+    if match is None:
+        raise DemoError(f"create_proposal printed no proposal id:\n{output}")
+    return int(match.group(1))
+
+
+def _ids(ids: Sequence[int]) -> str:
+    return ", ".join(str(pid) for pid in ids)
+
+
+def _expected_events(rows: Sequence[DeploymentRow]) -> list[tuple[str, int]]:
+    """The notifications the rows imply: each executed, then what became of it."""
+    outcome = {
+        DeploymentState.REJECTED: "rejected",
+        DeploymentState.FAILED: "failed",
+        DeploymentState.CLOSED: "closed",
+    }
+    events = []
+    for row in rows:
+        events.append(("executed", row.proposal_id))
+        if row.state is DeploymentState.DEPLOYED:
+            events.append(("updated" if row.kind == "update" else "deployed", row.proposal_id))
+        elif row.state in outcome:
+            events.append((outcome[row.state], row.proposal_id))
+    return events
 
 
 def _summary(script: str, output: str) -> str:

@@ -1,6 +1,7 @@
 """Assembles the deploy bot from its settings: ledger (and its lock), log source, policy, Spheron
-target, status server, and runs the watcher loop. The Ape-specific parts (network, provider,
-contract addresses) stay in `services.bot.command`; everything here is plain Python.
+target, status server, notification delivery and drift watch, and runs the watcher loop. The
+Ape-specific parts (network, provider, contract addresses) stay in `services.bot.command`;
+everything here is plain Python.
 
 Order matters: the single-instance lock on the ledger is taken first, so a second bot on the same
 ledger exits at once without calling any outside service.
@@ -19,13 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from services.bot.deployer import Deployer, DeployerOptions
+from services.bot.drift import DriftWatch
 from services.bot.ledger import Ledger, default_ledger_path
 from services.bot.metrics import BotMetrics
+from services.bot.outbox import OutboxDelivery
 from services.bot.settings import BotSettings, require
 from services.bot.status_server import StatusServer
 from services.bot.watcher import FatalBotError, Watcher, WatchOptions
 from services.chain.etherscan import EtherscanClient
 from services.chain.log_sources import EtherscanLogSource, LogSource, RpcLogSource
+from services.common.redaction import Redactor
 from services.spec.policy import load_policy
 from services.targets.base import (
     DeployTarget,
@@ -165,10 +169,16 @@ def run_bot(
     read when the ledger has no checkpoint and no `--from-block` was given.
     """
     path = ledger_path(settings, options.chain_id, options.dao_address)
+    sinks = settings.notify_sinks()
     with ExitStack() as stack:
         stack.enter_context(ledger_lock(path))
         ledger = stack.enter_context(
-            Ledger(path, chain_id=options.chain_id, dao_address=options.dao_address)
+            Ledger(
+                path,
+                chain_id=options.chain_id,
+                dao_address=options.dao_address,
+                notify_sinks=[sink.id for sink in sinks],
+            )
         )
         metrics = BotMetrics()
         policy = load_policy(settings.deploybot_policy)
@@ -222,5 +232,19 @@ def run_bot(
             " (dry run: nothing is created)" if options.dry_run else "",
             path,
         )
-        watcher = Watcher(source, ledger, deployer, metrics, watch, stop)
+        if sinks:
+            source_fields = {"chain_id": options.chain_id, "dao_address": ledger.dao_address}
+            redact = Redactor(settings.redaction_secrets(environ))
+            delivery = OutboxDelivery(
+                ledger, sinks, metrics, source_fields, stop=stop, redact=redact
+            )
+            stack.callback(delivery.join)
+            delivery.start()
+            logger.info("notifying %s", ", ".join(sink.id for sink in sinks))
+        drift = None
+        if deployer.target is not None:
+            drift = DriftWatch(
+                ledger, deployer.target, metrics, interval_s=settings.deploybot_drift_interval_s
+            )
+        watcher = Watcher(source, ledger, deployer, metrics, watch, stop, drift=drift)
         return watcher.run()

@@ -35,7 +35,13 @@ from services.spec.model import (
     resolve_secrets,
 )
 from services.spec.policy import DeployPolicy
-from services.spec.proposal import CloseProposal, UpdateProposal, apply_changes, parse_proposal
+from services.spec.proposal import (
+    CloseProposal,
+    UpdateProposal,
+    apply_changes,
+    describe_changes,
+    parse_proposal,
+)
 from services.targets.base import DeployTarget, Outcome, TargetRejectedError, TargetUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -281,13 +287,20 @@ class InstanceChanges:
         if plan.spec is not None and plan.spec.healthCheckConfig is not None:
             check = plan.spec.healthCheckConfig
             self._target.set_health_check(row.instance_id or "", check.path, check.port)
+        changes = () if plan.spec is None else describe_changes(_voted_spec(plan.target), plan.spec)
         self._ledger.mark_deployed(
             row.proposal_id,
             status.status,
             status.connection_urls,
             voted_spec_json=canonical_json(plan.spec) if plan.spec is not None else None,
+            changes=changes,
         )
-        logger.info("proposal %s: updated %s", row.proposal_id, _what(plan))
+        logger.info(
+            "proposal %s: updated the instance of proposal %s (%s)",
+            row.proposal_id,
+            plan.proposal.target,
+            status.status,
+        )
 
     def _plan_for_settled(self, row: DeploymentRow) -> _Plan:
         proposal = parse_proposal(row.spec_json, max_bytes=MAX_DAO_SPEC_BYTES)

@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
+from services.bot.changes import InstanceChanges
 from services.bot.ledger import DeploymentRow, DeploymentState, Ledger
 from services.bot.metrics import BotMetrics
 from services.common.pause import StopRequested
@@ -45,12 +46,15 @@ from services.spec.model import (
     resolve_secrets,
 )
 from services.spec.policy import DeployPolicy
+from services.spec.proposal import parse_proposal
 from services.targets.base import (
     CreatedDeployment,
     DeploymentStatus,
     DeployTarget,
     ExistingDeployment,
+    InstanceView,
     Outcome,
+    RunningConfig,
     TargetAuthError,
     TargetRejectedError,
     TargetUnavailableError,
@@ -106,6 +110,18 @@ class Deployer:
         self._options = options
         self._environ = environ
         self._clock = clock
+        self._changes = InstanceChanges(
+            ledger,
+            self._target,
+            policy,
+            environ=environ,
+            clock=clock,
+            inflight_margin_s=options.inflight_margin_s,
+            deploy_timeout_s=options.deploy_timeout_s,
+            dry_run=options.dry_run,
+            reject=self._reject,
+            fail=self._fail,
+        )
 
     @property
     def target(self) -> DeployTarget | None:
@@ -145,6 +161,9 @@ class Deployer:
     # -- steps ---------------------------------------------------------------------------------
 
     def _step(self, row: DeploymentRow) -> None:
+        if row.kind != "deploy":
+            self._changes.step(row)
+            return
         if row.state is DeploymentState.CREATED:
             if not self._options.dry_run:
                 self._follow(row)
@@ -186,9 +205,12 @@ class Deployer:
         """The row's spec and resolved secrets (none in a dry run) if it may be deployed now;
         otherwise the row is closed with the reason."""
         try:
-            spec = parse_spec(row.spec_json, max_bytes=MAX_DAO_SPEC_BYTES)
+            spec = parse_proposal(row.spec_json, max_bytes=MAX_DAO_SPEC_BYTES)
         except SpecError as error:
             self._reject(row, f"invalid spec: {error}")
+            return None
+        if not isinstance(spec, InstanceSpec):  # filed as a deployment, yet an envelope
+            self._reject(row, "invalid spec: an update or close without a valid target")
             return None
         violations = self._policy.violations(spec)
         if violations:
@@ -416,6 +438,34 @@ class _ReportingTarget:
 
     def status(self, deployment_id: str) -> DeploymentStatus:
         return self._observed(lambda: self._target.status(deployment_id))
+
+    def update(
+        self,
+        instance_id: str,
+        spec: InstanceSpec,
+        *,
+        secret_values: Mapping[str, str],
+        request_key: str,
+        on_sending: Callable[[], None],
+    ) -> str:
+        return self._observed(
+            lambda: self._target.update(
+                instance_id,
+                spec,
+                secret_values=secret_values,
+                request_key=request_key,
+                on_sending=on_sending,
+            )
+        )
+
+    def set_health_check(self, instance_id: str, path: str, port: int) -> None:
+        self._observed(lambda: self._target.set_health_check(instance_id, path, port))
+
+    def inspect(self, instance_id: str) -> InstanceView:
+        return self._observed(lambda: self._target.inspect(instance_id))
+
+    def running(self, deployment_id: str) -> RunningConfig:
+        return self._observed(lambda: self._target.running(deployment_id))
 
     def close(self, instance_id: str) -> None:
         self._observed(lambda: self._target.close(instance_id))

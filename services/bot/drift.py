@@ -109,9 +109,14 @@ class DriftWatch:
             assert row.instance_id is not None
             voted = parse_spec(row.voted_spec_json or row.spec_json, max_bytes=MAX_DAO_SPEC_BYTES)
             drift = compare(voted, self._target.inspect(row.instance_id))
-            self._ledger.record_drift(row.proposal_id, None if drift is None else drift.to_dict())
+            changed = self._ledger.record_drift(
+                row.proposal_id, None if drift is None else drift.to_dict()
+            )
             if drift is not None:
                 counts[drift.kind] += 1
+            if changed and drift is None:
+                logger.info("the instance of proposal %s runs as voted again", row.proposal_id)
+            elif changed and drift is not None:
                 logger.warning(
                     "drift on the instance of proposal %s (%s): %s",
                     row.proposal_id,

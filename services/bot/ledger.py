@@ -50,14 +50,17 @@ import logging
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+from services.bot.notify import Event
+from services.spec.proposal import peek_kind
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +68,9 @@ DEFAULT_BUSY_TIMEOUT_MS = 5_000
 DEFAULT_BASE_DIR_NAME = ".spheron-dao-deploy"
 
 _MAX_UINT256 = 2**256 - 1
+#: What a row's proposal asks for (see `services.spec.proposal`).
+KINDS = ("deploy", "update", "close")
+_REQUEST = {"deploy": "create", "update": "update", "close": "close"}
 _MAX_INT64 = 2**63 - 1  # SQLite INTEGER
 _ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _TX_HASH_RE = re.compile(r"^0x[0-9a-fA-F]{64}$")
@@ -80,6 +86,7 @@ class DeploymentState(StrEnum):
     CREATING = "CREATING"
     CREATED = "CREATED"
     DEPLOYED = "DEPLOYED"
+    CLOSED = "CLOSED"
     FAILED = "FAILED"
 
     @property
@@ -88,7 +95,12 @@ class DeploymentState(StrEnum):
 
 
 TERMINAL_STATES = frozenset(
-    {DeploymentState.REJECTED, DeploymentState.DEPLOYED, DeploymentState.FAILED}
+    {
+        DeploymentState.REJECTED,
+        DeploymentState.DEPLOYED,
+        DeploymentState.CLOSED,
+        DeploymentState.FAILED,
+    }
 )
 UNFINISHED_STATES = (
     DeploymentState.RECORDED,
@@ -106,6 +118,7 @@ _ALLOWED_FROM: dict[str, frozenset[DeploymentState]] = {
     "mark_not_sent": frozenset({_S.CREATING}),
     "mark_progress": frozenset({_S.CREATED}),
     "mark_deployed": frozenset({_S.CREATED}),
+    "mark_closed": frozenset({_S.CREATING}),
     "mark_failed": frozenset({_S.RECORDED, _S.PLANNED, _S.CREATING, _S.CREATED}),
 }
 
@@ -143,7 +156,8 @@ class NewEvent:
     """One decoded ``DeployEvent`` log, as handed to ``Ledger.record_batch``.
 
     Hex strings are normalised to lower case; malformed fields raise ``ValueError`` here, so a bad
-    event never reaches the database.
+    event never reaches the database. ``kind`` and ``target_id`` are read from the JSON itself
+    (see :func:`services.spec.proposal.peek_kind`), so they can never disagree with what was voted.
     """
 
     proposal_id: int
@@ -153,6 +167,8 @@ class NewEvent:
     block_number: int
     tx_hash: str
     log_index: int
+    kind: str = field(init=False)
+    target_id: int | None = field(init=False)
 
     def __post_init__(self) -> None:
         _check_proposal_id(self.proposal_id)
@@ -174,6 +190,9 @@ class NewEvent:
                 or not 0 <= value <= _MAX_INT64
             ):
                 raise ValueError(f"{name} must be an int in 0..2**63-1, got {value!r}")
+        kind, target_id = peek_kind(self.spec_json)
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "target_id", target_id)
         object.__setattr__(self, "sender", self.sender.lower())
         object.__setattr__(self, "spec_hash", self.spec_hash.lower())
         object.__setattr__(self, "tx_hash", self.tx_hash.lower())
@@ -203,19 +222,34 @@ class DeploymentRow:
     updated_at: str
     in_flight_until: float | None = None
     created_at: float | None = None
+    kind: str = "deploy"
+    """``deploy``, ``update`` or ``close`` (see `services.spec.proposal`)."""
+    target_id: int | None = None
+    """For an update or close: the proposal that deployed the instance it changes."""
+    voted_spec_json: str | None = None
+    """For a deployment: the spec the DAO last voted for its instance (updates applied)."""
+    closed_by: int | None = None
+    """For a deployment: the close proposal that closed its instance."""
+    drift: dict[str, Any] | None = None
+    """For a live deployment: how what runs differs from the voted spec (None: it does not)."""
+    deployments_before: tuple[str, ...] | None = None
+    """For an update in flight: the instance's deployments before it was sent."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (state as its string value, urls as a list)."""
         data = asdict(self)
         data["state"] = self.state.value
         data["urls"] = list(self.urls)
+        if self.deployments_before is not None:
+            data["deployments_before"] = list(self.deployments_before)
         return data
 
 
 _COLUMNS = (
     "proposal_id, block_number, tx_hash, log_index, sender, spec_json, spec_hash, deployment_name, "
     "state, reason, instance_id, deployment_id, deployment_status, urls, attempts, first_seen_at, "
-    "updated_at, in_flight_until, created_at"
+    "updated_at, in_flight_until, created_at, kind, target_id, voted_spec_json, closed_by, drift, "
+    "deployments_before"
 )
 
 
@@ -236,6 +270,9 @@ class HistoryEntry:
             "note": self.note,
         }
 
+
+#: A notification in the outbox; `services.bot.notify.Event` is the same shape.
+OutboxEvent = Event
 
 _NOW_UNIX = "((julianday('now') - 2440587.5) * 86400.0)"
 
@@ -292,6 +329,74 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "SELECT proposal_id, updated_at, state, reason FROM deployments "
         "ORDER BY block_number, log_index",
     ),
+    (
+        # Version 3: updates and closes (kind, target, the voted state of an instance, CLOSED),
+        # drift, and the notification outbox. SQLite cannot change a CHECK constraint, so the
+        # table is rebuilt (foreign keys are off during migrations, see Ledger._migrate).
+        f"""
+        CREATE TABLE deployments_v3 (
+            proposal_id TEXT PRIMARY KEY NOT NULL,
+            block_number INTEGER NOT NULL CHECK (block_number >= 0),
+            tx_hash TEXT NOT NULL,
+            log_index INTEGER NOT NULL CHECK (log_index >= 0),
+            sender TEXT NOT NULL,
+            spec_json TEXT NOT NULL,
+            spec_hash TEXT NOT NULL,
+            deployment_name TEXT,
+            state TEXT NOT NULL CHECK (state IN ({_STATE_VALUES})),
+            reason TEXT,
+            instance_id TEXT,
+            deployment_id TEXT,
+            deployment_status TEXT,
+            urls TEXT NOT NULL DEFAULT '[]',
+            attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+            first_seen_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            in_flight_until REAL,
+            created_at REAL,
+            kind TEXT NOT NULL DEFAULT 'deploy' CHECK (kind IN ('deploy', 'update', 'close')),
+            target_id TEXT,
+            voted_spec_json TEXT,
+            closed_by TEXT,
+            drift TEXT,
+            deployments_before TEXT,
+            UNIQUE (tx_hash, log_index)
+        )
+        """,
+        "INSERT INTO deployments_v3 (proposal_id, block_number, tx_hash, log_index, sender, "
+        "spec_json, spec_hash, deployment_name, state, reason, instance_id, deployment_id, "
+        "deployment_status, urls, attempts, first_seen_at, updated_at, in_flight_until, "
+        "created_at, voted_spec_json) SELECT proposal_id, block_number, tx_hash, log_index, "
+        "sender, spec_json, spec_hash, deployment_name, state, reason, instance_id, "
+        "deployment_id, deployment_status, urls, attempts, first_seen_at, updated_at, "
+        "in_flight_until, created_at, CASE WHEN state = 'DEPLOYED' THEN spec_json END "
+        "FROM deployments",
+        "DROP TABLE deployments",
+        "ALTER TABLE deployments_v3 RENAME TO deployments",
+        "CREATE INDEX deployments_by_state ON deployments (state, block_number, log_index)",
+        "CREATE INDEX deployments_by_position ON deployments (block_number, log_index)",
+        "CREATE INDEX deployments_by_target ON deployments (target_id)",
+        """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            proposal_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            fields TEXT NOT NULL,
+            at TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE deliveries (
+            event_id INTEGER NOT NULL REFERENCES outbox (id),
+            sink TEXT NOT NULL,
+            delivered_at TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            PRIMARY KEY (event_id, sink)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX deliveries_pending ON deliveries (sink, delivered_at, event_id)",
+    ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -339,11 +444,13 @@ class Ledger:
         chain_id: int,
         dao_address: str,
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        notify_sinks: Sequence[str] = (),
     ) -> None:
         _check_chain_id(chain_id)
         address = _normalise_address(dao_address)
         self.path = Path(path)
         self.read_only = False
+        self._sinks = tuple(notify_sinks)
         self._lock = threading.RLock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(
@@ -378,6 +485,7 @@ class Ledger:
         ledger = cls.__new__(cls)
         ledger.path = Path(path)
         ledger.read_only = True
+        ledger._sinks = ()
         ledger._lock = threading.RLock()
         if not ledger.path.is_file():
             raise FileNotFoundError(f"no ledger at {ledger.path}; the bot creates it on first run")
@@ -487,8 +595,8 @@ class Ledger:
                     )
                 cursor = conn.execute(
                     "INSERT OR IGNORE INTO deployments (proposal_id, block_number, tx_hash, "
-                    "log_index, sender, spec_json, spec_hash, state, first_seen_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "log_index, sender, spec_json, spec_hash, state, first_seen_at, updated_at, "
+                    "kind, target_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         str(event.proposal_id),
                         event.block_number,
@@ -500,10 +608,18 @@ class Ledger:
                         DeploymentState.RECORDED.value,
                         now,
                         now,
+                        event.kind,
+                        None if event.target_id is None else str(event.target_id),
                     ),
                 )
                 if cursor.rowcount == 1:
                     inserted.append(event.proposal_id)
+                    self._emit(
+                        conn,
+                        event.proposal_id,
+                        "executed",
+                        {"action": event.kind, "target": event.target_id},
+                    )
                     self._append_history(
                         conn,
                         event.proposal_id,
@@ -545,7 +661,12 @@ class Ledger:
         )
 
     def mark_creating(
-        self, proposal_id: int, deployment_name: str, *, in_flight_until: float
+        self,
+        proposal_id: int,
+        deployment_name: str,
+        *,
+        in_flight_until: float,
+        deployments_before: Sequence[str] | None = None,
     ) -> DeploymentRow:
         """Commit the intent to create *immediately before* the request is sent; bumps
         ``attempts``. ``in_flight_until`` is the Unix time by which that request has certainly
@@ -575,9 +696,13 @@ class Ledger:
                     "deployment_name": deployment_name,
                     "reason": None,
                     "in_flight_until": in_flight_until,
+                    "deployments_before": None
+                    if deployments_before is None
+                    else json.dumps(list(deployments_before)),
                 },
                 bump_attempts=True,
-                note=f"create request {current.attempts + 1} sent as {deployment_name}",
+                note=f"{_REQUEST[current.kind]} request {current.attempts + 1} sent as "
+                f"{deployment_name}",
             )
 
     def mark_not_sent(self, proposal_id: int, reason: str) -> DeploymentRow:
@@ -627,12 +752,113 @@ class Ledger:
         )
 
     def mark_deployed(
-        self, proposal_id: int, deployment_status: str, urls: Sequence[str] | None = None
+        self,
+        proposal_id: int,
+        deployment_status: str,
+        urls: Sequence[str] | None = None,
+        *,
+        voted_spec_json: str | None = None,
+        changes: Sequence[str] = (),
     ) -> DeploymentRow:
-        """The deployment succeeded: terminal, with the target's status text and URLs."""
-        return self._status_update(
-            "mark_deployed", proposal_id, DeploymentState.DEPLOYED, deployment_status, urls
-        )
+        """The deployment succeeded: terminal, with the target's status text and URLs.
+
+        A deployment's instance now runs its own spec, which becomes the instance's voted state.
+        An update must give `voted_spec_json`, the spec it led to: in the same transaction it
+        becomes the voted state of its target's instance; `changes` (what it changed, in words)
+        goes into the instance's history and the notification.
+        """
+        if isinstance(changes, str) or not all(isinstance(item, str) for item in changes):
+            raise ValueError(f"changes must be a sequence of str, got {changes!r}")
+        with self._write() as conn:
+            current = self._current(conn, proposal_id)
+            if current.kind == "update" and voted_spec_json is None:
+                raise ValueError(f"proposal {proposal_id} is an update: give voted_spec_json")
+            self._status_update_in(
+                conn,
+                "mark_deployed",
+                current,
+                DeploymentState.DEPLOYED,
+                deployment_status,
+                urls,
+                event_fields={"changes": list(changes)} if current.kind == "update" else None,
+            )
+            if current.kind == "deploy":
+                conn.execute(
+                    "UPDATE deployments SET voted_spec_json = spec_json WHERE proposal_id = ?",
+                    (str(proposal_id),),
+                )
+            elif current.target_id is not None:
+                conn.execute(
+                    "UPDATE deployments SET voted_spec_json = ? WHERE proposal_id = ?",
+                    (voted_spec_json, str(current.target_id)),
+                )
+                target = self._current(conn, current.target_id)
+                what = ": " + ", ".join(changes) if changes else ""
+                self._append_history(
+                    conn,
+                    current.target_id,
+                    target.state,
+                    f"updated by proposal {proposal_id}{what}",
+                )
+            return self._current(conn, proposal_id)
+
+    def mark_closed(self, proposal_id: int) -> DeploymentRow:
+        """A close succeeded: terminal; its target's instance is closed from now on."""
+        with self._write() as conn:
+            current = self._current(conn, proposal_id)
+            self._check_allowed("mark_closed", current, DeploymentState.CLOSED)
+            if current.kind != "close" or current.target_id is None:
+                raise InvalidTransitionError(f"proposal {proposal_id} is not a close")
+            conn.execute(
+                "UPDATE deployments SET closed_by = ?, drift = NULL WHERE proposal_id = ?",
+                (str(proposal_id), str(current.target_id)),
+            )
+            target = self._current(conn, current.target_id)
+            self._append_history(
+                conn, current.target_id, target.state, f"closed by proposal {proposal_id}"
+            )
+            return self._update(
+                conn,
+                proposal_id,
+                DeploymentState.CLOSED,
+                {"in_flight_until": None},
+                note=f"closed the instance of proposal {current.target_id}",
+            )
+
+    def record_drift(self, proposal_id: int, drift: Mapping[str, Any] | None) -> bool:
+        """Store how a deployment's running instance differs from its voted spec (None: it does
+        not). A new or changed drift is written to the history and the outbox; returns whether
+        it changed."""
+        text = None if drift is None else json.dumps(dict(drift), sort_keys=True)
+        with self._write() as conn:
+            current = self._current(conn, proposal_id)
+            before = None if current.drift is None else json.dumps(current.drift, sort_keys=True)
+            if before == text:
+                return False
+            conn.execute(
+                "UPDATE deployments SET drift = ? WHERE proposal_id = ?", (text, str(proposal_id))
+            )
+            if drift is None:
+                self._append_history(conn, proposal_id, current.state, "drift: none any more")
+                return True
+            differences = list(drift.get("differences", []))
+            self._append_history(
+                conn,
+                proposal_id,
+                current.state,
+                f"drift ({drift['kind']}): " + "; ".join(differences),
+            )
+            self._emit(
+                conn,
+                proposal_id,
+                "drift",
+                {
+                    "drift_kind": drift["kind"],
+                    "differences": differences,
+                    "instance_id": current.instance_id,
+                },
+            )
+            return True
 
     def mark_failed(
         self, proposal_id: int, reason: str, *, deployment_status: str | None = None
@@ -679,6 +905,57 @@ class Ledger:
             HistoryEntry(int(pid), at, DeploymentState(state), note)
             for pid, at, state, note in rows
         ]
+
+    def live_instances(self) -> list[DeploymentRow]:
+        """Deployments whose instance runs as the DAO voted: DEPLOYED, not closed, and with no
+        change of it in flight (whose new order would otherwise look like drift)."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM deployments AS d WHERE kind = 'deploy' "
+                "AND state = 'DEPLOYED' AND closed_by IS NULL AND NOT EXISTS ("
+                "SELECT 1 FROM deployments AS c WHERE c.target_id = d.proposal_id "
+                "AND c.state IN ('PLANNED', 'CREATING', 'CREATED')) "
+                "ORDER BY block_number, log_index"
+            ).fetchall()
+        return [_to_row(row) for row in rows]
+
+    def outbox(self, limit: int | None = None) -> list[OutboxEvent]:
+        """Every notification event, oldest first (the newest `limit` with a limit)."""
+        query = "SELECT id, proposal_id, kind, fields, at FROM outbox ORDER BY id DESC"
+        params: list[Any] = []
+        if limit is not None:
+            query += " LIMIT ?"
+            params.append(limit)
+        with self._lock:
+            rows = self._conn.execute(query, params).fetchall()
+        return [_to_event(row) for row in reversed(rows)]
+
+    def pending_notifications(self, sink: str, *, limit: int) -> list[OutboxEvent]:
+        """The events not yet delivered to `sink`, oldest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT o.id, o.proposal_id, o.kind, o.fields, o.at FROM deliveries d "
+                "JOIN outbox o ON o.id = d.event_id WHERE d.sink = ? AND d.delivered_at IS NULL "
+                "ORDER BY o.id LIMIT ?",
+                (sink, limit),
+            ).fetchall()
+        return [_to_event(row) for row in rows]
+
+    def mark_notified(self, event_id: int, sink: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE deliveries SET delivered_at = ?, attempts = attempts + 1, "
+                "last_error = NULL WHERE event_id = ? AND sink = ?",
+                (_utc_now(), event_id, sink),
+            )
+
+    def notification_failed(self, event_id: int, sink: str, error: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = ? "
+                "WHERE event_id = ? AND sink = ?",
+                (error[:500], event_id, sink),
+            )
 
     def unfinished(self) -> list[DeploymentRow]:
         """Rows the bot must resume (RECORDED, PLANNED, CREATING, CREATED), in chain order."""
@@ -733,6 +1010,17 @@ class Ledger:
         return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
 
     def _migrate(self) -> None:
+        # A migration may rebuild a table that others reference: foreign keys are checked again
+        # once it has committed. (The pragma has no effect inside a transaction.)
+        with self._lock:
+            self._conn.execute("PRAGMA foreign_keys = OFF")
+        try:
+            self._migrate_schema()
+        finally:
+            with self._lock:
+                self._conn.execute("PRAGMA foreign_keys = ON")
+
+    def _migrate_schema(self) -> None:
         with self._write() as conn:
             version = self._schema_version()
             if version > SCHEMA_VERSION:
@@ -812,18 +1100,39 @@ class Ledger:
         deployment_status: str,
         urls: Sequence[str] | None,
     ) -> DeploymentRow:
+        with self._write() as conn:
+            current = self._current(conn, proposal_id)
+            return self._status_update_in(conn, method, current, target, deployment_status, urls)
+
+    def _status_update_in(
+        self,
+        conn: sqlite3.Connection,
+        method: str,
+        current: DeploymentRow,
+        target: DeploymentState,
+        deployment_status: str,
+        urls: Sequence[str] | None,
+        *,
+        event_fields: Mapping[str, Any] | None = None,
+    ) -> DeploymentRow:
         _check_text("deployment_status", deployment_status)
         changes: dict[str, Any] = {"deployment_status": deployment_status}
         if urls is not None:
             if isinstance(urls, str) or not all(isinstance(url, str) for url in urls):
                 raise ValueError(f"urls must be a sequence of str, got {urls!r}")
             changes["urls"] = json.dumps(list(urls))
-        with self._write() as conn:
-            current = self._current(conn, proposal_id)
-            self._check_allowed(method, current, target)
-            changed = current.deployment_status != deployment_status or current.state is not target
-            note = f"deployment status {deployment_status}" if changed else None
-            return self._update(conn, proposal_id, target, changes, note=note, history=changed)
+        self._check_allowed(method, current, target)
+        changed = current.deployment_status != deployment_status or current.state is not target
+        note = f"deployment status {deployment_status}" if changed else None
+        return self._update(
+            conn,
+            current.proposal_id,
+            target,
+            changes,
+            note=note,
+            history=changed,
+            event_fields=event_fields,
+        )
 
     def _current(self, conn: sqlite3.Connection, proposal_id: int) -> DeploymentRow:
         _check_proposal_id(proposal_id)
@@ -854,7 +1163,12 @@ class Ledger:
         bump_attempts: bool = False,
         note: str | None = None,
         history: bool = True,
+        event_fields: Mapping[str, Any] | None = None,
     ) -> DeploymentRow:
+        previous = conn.execute(
+            "SELECT state FROM deployments WHERE proposal_id = ?", (str(proposal_id),)
+        ).fetchone()
+        previous = None if previous is None else DeploymentState(previous[0])
         # Column names come from this module only, never from callers.
         assignments = ["state = ?", "updated_at = ?", *(f"{column} = ?" for column in changes)]
         if bump_attempts:
@@ -865,7 +1179,25 @@ class Ledger:
         )
         if history:
             self._append_history(conn, proposal_id, target, note)
-        return self._current(conn, proposal_id)
+        row = self._current(conn, proposal_id)
+        if target in _EVENT_OF and previous is not target:
+            fields = {**_event_fields(row), **(event_fields or {})}
+            self._emit(conn, proposal_id, _EVENT_OF[target](row), fields)
+        return row
+
+    def _emit(
+        self, conn: sqlite3.Connection, proposal_id: int, kind: str, fields: Mapping[str, Any]
+    ) -> None:
+        """Write an event to the outbox, with one pending delivery per configured sink, in the
+        caller's transaction: it is notified if and only if the change it reports committed."""
+        cursor = conn.execute(
+            "INSERT INTO outbox (proposal_id, kind, fields, at) VALUES (?, ?, ?, ?)",
+            (str(proposal_id), kind, json.dumps(dict(fields), sort_keys=True), _utc_now()),
+        )
+        conn.executemany(
+            "INSERT INTO deliveries (event_id, sink) VALUES (?, ?)",
+            [(cursor.lastrowid, sink) for sink in self._sinks],
+        )
 
     @staticmethod
     def _append_history(
@@ -933,6 +1265,12 @@ def _to_row(row: Sequence[Any]) -> DeploymentRow:
         updated_at,
         in_flight_until,
         created_at,
+        kind,
+        target_id,
+        voted_spec_json,
+        closed_by,
+        drift,
+        deployments_before,
     ) = row
     return DeploymentRow(
         proposal_id=int(proposal_id),
@@ -954,7 +1292,42 @@ def _to_row(row: Sequence[Any]) -> DeploymentRow:
         updated_at=updated_at,
         in_flight_until=in_flight_until,
         created_at=created_at,
+        kind=kind,
+        target_id=None if target_id is None else int(target_id),
+        voted_spec_json=voted_spec_json,
+        closed_by=None if closed_by is None else int(closed_by),
+        drift=None if drift is None else json.loads(drift),
+        deployments_before=None
+        if deployments_before is None
+        else tuple(json.loads(deployments_before)),
     )
+
+
+def _to_event(row: Sequence[Any]) -> OutboxEvent:
+    event_id, proposal_id, kind, fields, _at = row
+    return OutboxEvent(
+        id=event_id, kind=kind, proposal_id=int(proposal_id), fields=json.loads(fields)
+    )
+
+
+def _event_fields(row: DeploymentRow) -> dict[str, Any]:
+    fields: dict[str, Any] = {"action": row.kind, "instance_id": row.instance_id}
+    if row.target_id is not None:
+        fields["target"] = row.target_id
+    if row.reason:
+        fields["reason"] = row.reason
+    if row.urls:
+        fields["urls"] = list(row.urls)
+    return fields
+
+
+#: The notification a row's arrival in a terminal state makes.
+_EVENT_OF: dict[DeploymentState, Callable[[DeploymentRow], str]] = {
+    DeploymentState.DEPLOYED: lambda row: "updated" if row.kind == "update" else "deployed",
+    DeploymentState.CLOSED: lambda row: "closed",
+    DeploymentState.FAILED: lambda row: "failed",
+    DeploymentState.REJECTED: lambda row: "rejected",
+}
 
 
 def _utc_now() -> str:

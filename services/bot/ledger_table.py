@@ -28,7 +28,8 @@ def format_ledger_table(rows: Iterable[DeploymentRow], *, console_width: int | N
         return EMPTY_LEDGER_MESSAGE + "\n"
     table = Table(title=f"Deployments ({len(rows)})", title_justify="left")
     table.add_column("proposal", justify="right", overflow="fold")
-    table.add_column("state", no_wrap=True)
+    table.add_column("action", no_wrap=True)
+    table.add_column("state", overflow="fold")
     table.add_column("Spheron instance id", overflow="fold")
     table.add_column("deployment status", no_wrap=True)
     table.add_column("URL", overflow="fold")
@@ -37,7 +38,8 @@ def format_ledger_table(rows: Iterable[DeploymentRow], *, console_width: int | N
     for row in rows:
         table.add_row(
             str(row.proposal_id),
-            row.state.value,
+            row.kind if row.target_id is None else f"{row.kind} #{row.target_id}",
+            _state(row),
             row.instance_id or _MISSING,
             row.deployment_status or _MISSING,
             row.urls[0] if row.urls else _MISSING,
@@ -58,6 +60,16 @@ def format_ledger_table(rows: Iterable[DeploymentRow], *, console_width: int | N
     )
     console.print(table)
     return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+
+
+def _state(row: DeploymentRow) -> str:
+    """The row's state, and for an instance what happened to it since: closed, or drifted."""
+    text = row.state.value
+    if row.closed_by is not None:
+        text += f", closed by #{row.closed_by}"
+    elif row.drift is not None:
+        text += f", drift: {row.drift.get('kind')}"
+    return text
 
 
 def _truncate(text: str) -> str:

@@ -88,12 +88,17 @@ class Event:
         f = self.fields
         subject = f"proposal {self.proposal_id}"
         if self.kind == "executed":
-            return f"{subject} executed: {f.get('description', f.get('action', 'deploy'))}"
+            action = f.get("action", "deploy")
+            if f.get("target") is not None:
+                return f"{subject} executed: {action} the instance of proposal {f['target']}"
+            return f"{subject} executed: {action}"
         if self.kind == "deployed":
             urls = " ".join(f.get("urls") or [])
             return f"{subject} deployed as instance {f.get('instance_id')} {urls}".rstrip()
         if self.kind == "updated":
-            return f"{subject} updated the instance of proposal {f.get('target')}"
+            changes = ", ".join(f.get("changes") or [])
+            text = f"{subject} updated the instance of proposal {f.get('target')}"
+            return f"{text}: {changes}" if changes else text
         if self.kind == "closed":
             return f"{subject} closed the instance of proposal {f.get('target')}"
         if self.kind == "drift":
@@ -104,9 +109,13 @@ class Event:
 
 
 def payload(sink: Sink, event: Event, source: Mapping[str, Any]) -> dict[str, Any]:
-    """The body posted to `sink` for `event`. `source` names the DAO (chain id, address)."""
+    """The body posted to `sink` for `event`. `source` names the DAO (chain id, address).
+
+    Delivery is at least once (a post whose answer was lost is sent again), so the JSON body
+    carries `event_id`, unique per ledger, for a receiver to drop repeats."""
     if sink.format == "json":
         return {
+            "event_id": event.id,
             "event": event.kind,
             "proposal_id": event.proposal_id,
             "summary": event.summary(),

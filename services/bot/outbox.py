@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 
@@ -41,7 +42,10 @@ class _SinkState:
 
 
 class OutboxDelivery:
-    """Posts pending outbox events to `sinks` until `stop` is set (see the module docstring)."""
+    """Posts pending outbox events to `sinks` until `stop` is set (see the module docstring).
+
+    `redact` masks secrets in every string of a message (the same rules as the bot's logs): a
+    reason quoting a server's answer must not carry a secret to a chat channel."""
 
     def __init__(
         self,
@@ -53,6 +57,7 @@ class OutboxDelivery:
         stop: threading.Event,
         timeout_s: float = 10.0,
         clock: Callable[[], float] = time.time,
+        redact: Callable[[str], str] = str,
     ) -> None:
         self._ledger = ledger
         self._sinks = list(sinks)
@@ -61,6 +66,7 @@ class OutboxDelivery:
         self._stop = stop
         self._timeout_s = timeout_s
         self._clock = clock
+        self._redact = redact
         self._state = {sink.id: _SinkState() for sink in self._sinks}
         self._thread: threading.Thread | None = None
 
@@ -69,12 +75,20 @@ class OutboxDelivery:
         self._thread.start()
         return self
 
+    def join(self, timeout_s: float = 1.0) -> None:
+        """Wait briefly for the thread after `stop` was set; a post still in flight is abandoned
+        (its event stays pending and is sent again by the next run)."""
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
     def _run(self) -> None:
         with requests.Session() as session:
             while not self._stop.is_set():
                 try:
                     self.deliver_round(session)
                 except Exception:  # the deliverer must outlive any surprise; the bot goes on
+                    if self._stop.is_set():
+                        return
                     logger.exception("notification delivery failed; retrying")
                 self._stop.wait(ROUND_S)
 
@@ -87,8 +101,8 @@ class OutboxDelivery:
                 continue
             for event in self._ledger.pending_notifications(sink.id, limit=BATCH):
                 try:
-                    post(sink, payload(sink, event, self._source), session=session,
-                         timeout_s=self._timeout_s)  # fmt: skip
+                    body = _redacted(payload(sink, event, self._source), self._redact)
+                    post(sink, body, session=session, timeout_s=self._timeout_s)
                 except DeliveryError as error:
                     self._failed(sink, state, str(error), error.retry_after_s)
                     self._ledger.notification_failed(event.id, sink.id, str(error))
@@ -115,3 +129,14 @@ class OutboxDelivery:
         self._metrics.set_sink_state(sink.id, f"{error} ({state.failures} failed attempts)")
         if state.failures == 1:
             logger.error("notification sink %s failed: %s; retrying with back-off", sink.id, error)
+
+
+def _redacted(value: Any, redact: Callable[[str], str]) -> Any:
+    """`value` (a JSON body) with `redact` applied to every string in it."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _redacted(item, redact) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redacted(item, redact) for item in value]
+    return value

@@ -116,6 +116,21 @@ def kind_of(proposal: Proposal) -> str:
     return proposal.action if isinstance(proposal, UpdateProposal | CloseProposal) else "deploy"
 
 
+def peek_kind(text: str) -> tuple[str, int | None]:
+    """`(kind, target)` of a proposal's JSON without validating it, for filing an event: an
+    envelope with a known action and an integer target is a change of that target; anything
+    else is filed as a deployment, whose validation then says what is wrong with it."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return "deploy", None
+    if isinstance(data, dict) and data.get("action") in ACTIONS:
+        target = data.get("target")
+        if isinstance(target, int) and not isinstance(target, bool) and 1 <= target <= _MAX_UINT256:
+            return str(data["action"]), target
+    return "deploy", None
+
+
 def parse_proposal(text: str | bytes, *, max_bytes: int = MAX_SPEC_BYTES) -> Proposal:
     """Validate a proposal's JSON (any kind); raise :class:`SpecError` listing every problem."""
     data = load_document(text, max_bytes=max_bytes)

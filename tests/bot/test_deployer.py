@@ -11,17 +11,16 @@ from pathlib import Path
 import pytest
 
 from services.bot.deployer import Deployer, DeployerOptions, deployment_name
-from services.bot.ledger import DeploymentState, Ledger, NewEvent
+from services.bot.ledger import DeploymentState
 from services.bot.metrics import BotMetrics
-from services.spec.model import MAX_SPEC_BYTES, canonical_json, parse_spec, spec_hash
+from services.spec.model import MAX_SPEC_BYTES, canonical_json, parse_spec
 from services.spec.policy import DeployPolicy
 from services.targets.base import TargetAuthError
 from services.targets.spheron import SpheronTarget, build_create_body
 from testbed.emulators.spheron import CREATE_PATH, FaultPlan
+from tests.bot.conftest import CHAIN_ID, DAO
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-CHAIN_ID = 1337
-DAO = "0x" + "ab" * 20
 S = DeploymentState
 
 
@@ -29,51 +28,6 @@ def spec_text(name: str = "web-service.json", **changes) -> str:
     spec = json.loads((EXAMPLES / name).read_text())
     spec["configuration"].update(changes)
     return canonical_json(parse_spec(json.dumps(spec), max_bytes=65_536))
-
-
-class Clock:
-    """Unix time the tests move by hand (the deployer stores it in the ledger)."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def ledger(tmp_path):
-    with Ledger(tmp_path / "ledger.sqlite3", chain_id=CHAIN_ID, dao_address=DAO) as opened:
-        yield opened
-
-
-@pytest.fixture
-def record(ledger):
-    """`record(proposal_id, spec_json)` records one DeployEvent row."""
-
-    def _record(proposal_id: int, spec_json: str) -> None:
-        event = NewEvent(
-            proposal_id=proposal_id,
-            sender="0x" + "cd" * 20,
-            spec_json=spec_json,
-            spec_hash="0x" + spec_hash(spec_json).hex(),
-            block_number=10 + proposal_id,
-            tx_hash="0x" + f"{proposal_id:064x}",
-            log_index=0,
-        )
-        ledger.record_batch([event], 10 + proposal_id)
-
-    return _record
-
-
-@pytest.fixture
-def emulator(spheron_emulator_factory):
-    return spheron_emulator_factory(fail_images=["example/always-fails"])
-
-
-@pytest.fixture
-def clock():
-    return Clock()
 
 
 @pytest.fixture

@@ -77,6 +77,14 @@ def row_in_state(ledger: Ledger) -> Callable[[DeploymentState, int], int]:
     """Factory: record proposal ``pid`` and drive it to ``state`` through allowed moves only."""
 
     def drive(state: DeploymentState, pid: int = 1) -> int:
+        if state is S.CLOSED:  # a close of another proposal's instance
+            target = pid + 1000
+            drive(S.DEPLOYED, target)
+            close = json.dumps({"action": "close", "target": target})
+            ledger.record_batch([make_event(pid, spec=close)], 100 + pid)
+            ledger.mark_creating(pid, f"dao-{target}", in_flight_until=SENT + 90)
+            ledger.mark_closed(pid)
+            return pid
         ledger.record_batch([make_event(pid)], checkpoint_block=100 + pid)
         if state is S.PLANNED:
             ledger.mark_planned(pid, f"dao-{pid}")
@@ -118,7 +126,8 @@ def test_new_ledger_is_wal_with_full_sync_and_current_schema(
         "proposal_id", "block_number", "tx_hash", "log_index", "sender", "spec_json",
         "spec_hash", "deployment_name", "state", "reason", "instance_id", "deployment_id",
         "deployment_status", "urls", "attempts", "first_seen_at", "updated_at",
-        "in_flight_until", "created_at",
+        "in_flight_until", "created_at", "kind", "target_id", "voted_spec_json", "closed_by",
+        "drift", "deployments_before",
     }  # fmt: skip
     assert ledger.chain_id == CHAIN_ID
     assert ledger.dao_address == DAO.lower()
@@ -213,7 +222,7 @@ def test_a_version_1_ledger_is_migrated_in_place_keeping_every_row(ledger_path: 
     before = time.time()
     with Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO) as migrated:
         after = time.time()
-        assert migrated.pragmas()["user_version"] == SCHEMA_VERSION == 2
+        assert migrated.pragmas()["user_version"] == SCHEMA_VERSION == 3
         assert migrated.checkpoint() == 120
         creating, created, deployed = (migrated.get(pid) for pid in (1, 2, 3))
         assert creating.state is S.CREATING and creating.attempts == 1
@@ -221,6 +230,8 @@ def test_a_version_1_ledger_is_migrated_in_place_keeping_every_row(ledger_path: 
         assert created.state is S.CREATED and before - 1 <= created.created_at <= after + 1
         assert deployed.state is S.DEPLOYED and deployed.created_at is None
         assert [h.state for h in migrated.history(2)] == [S.CREATED]
+        assert deployed.voted_spec_json == deployed.spec_json  # its instance runs its spec
+        assert (deployed.kind, created.voted_spec_json) == ("deploy", None)
         assert migrated.record_batch([make_event(4)], 130) == [4]
 
 
@@ -307,7 +318,7 @@ def test_every_transition_is_allowed_or_refused(
 
 def test_terminal_states_accept_no_transition() -> None:
     terminal = {state for state in DeploymentState if state.is_terminal}
-    assert terminal == {S.REJECTED, S.DEPLOYED, S.FAILED}
+    assert terminal == {S.REJECTED, S.DEPLOYED, S.CLOSED, S.FAILED}
     assert not any(terminal & allowed for allowed in ALLOWED.values())
 
 
@@ -552,6 +563,7 @@ def test_unfinished_lists_resumable_rows_in_chain_order(ledger: Ledger) -> None:
         S.REJECTED: 1,
         S.FAILED: 1,
         S.DEPLOYED: 0,
+        S.CLOSED: 0,
     }
     assert [row.proposal_id for row in ledger.rows()] == [12, 13, 14, 15, 16, 17, 11, 10]
     assert [row.proposal_id for row in ledger.rows(limit=2)] == [11, 10]
@@ -702,3 +714,140 @@ def test_sigkill_at_any_moment_leaves_checkpoint_and_rows_consistent(
         assert checkpoint is not None and checkpoint >= committed_batches
         ids = {row.proposal_id for row in reopened.rows()}
         assert ids == set(range((checkpoint + 1) * 10))
+
+
+# -- updates, closes, drift, outbox ---------------------------------------------------------------
+
+
+def test_an_update_that_deployed_becomes_its_targets_voted_state(
+    ledger: Ledger, row_in_state: Callable[[DeploymentState, int], int]
+) -> None:
+    target = row_in_state(S.DEPLOYED, 1)
+    assert ledger.get(target).voted_spec_json == ledger.get(target).spec_json
+    change = json.dumps({"action": "update", "target": 1, "changes": {"tag": "2"}})
+    ledger.record_batch([make_event(2, spec=change)], 102)
+    ledger.mark_creating(2, "dao-1", in_flight_until=SENT, deployments_before=["order-1"])
+    assert ledger.get(2).deployments_before == ("order-1",)
+    ledger.mark_created(2, "inst-1", "order-2", at=SENT)
+    with pytest.raises(ValueError, match="give voted_spec_json"):
+        ledger.mark_deployed(2, "Deployed")
+    row = ledger.mark_deployed(
+        2, "Deployed", voted_spec_json='{"voted": "after update"}', changes=["tag 1 → 2"]
+    )
+    assert (row.state, row.kind, row.target_id) == (S.DEPLOYED, "update", 1)
+    assert ledger.get(1).voted_spec_json == '{"voted": "after update"}'
+    assert ledger.history(1)[-1].note == "updated by proposal 2: tag 1 → 2"
+    last = ledger.outbox()[-1]
+    assert (last.kind, last.fields["changes"]) == ("updated", ["tag 1 → 2"])
+
+
+def test_a_close_closes_its_target_for_good(
+    ledger: Ledger, row_in_state: Callable[[DeploymentState, int], int]
+) -> None:
+    closer = row_in_state(S.CLOSED, 3)
+    target = ledger.get(3 + 1000)
+    assert target.closed_by == closer and target.state is S.DEPLOYED
+    assert ledger.history(target.proposal_id)[-1].note == f"closed by proposal {closer}"
+    assert [row.proposal_id for row in ledger.live_instances()] == []
+    deploy = row_in_state(S.DEPLOYED, 4)
+    assert [row.proposal_id for row in ledger.live_instances()] == [deploy]
+    creating = row_in_state(S.CREATING, 5)
+    with pytest.raises(InvalidTransitionError, match="not a close"):
+        ledger.mark_closed(creating)
+
+
+def test_drift_is_recorded_once_per_change_and_notified(
+    ledger: Ledger, row_in_state: Callable[[DeploymentState, int], int]
+) -> None:
+    pid = row_in_state(S.DEPLOYED, 1)
+    drift = {"kind": "changed", "differences": ["tag: voted 1, running 2"]}
+    assert ledger.record_drift(pid, drift) is True
+    assert ledger.record_drift(pid, dict(drift)) is False  # the same drift: nothing new
+    assert ledger.get(pid).drift == drift
+    assert ledger.record_drift(pid, None) is True
+    assert ledger.get(pid).drift is None
+    drifts = [e for e in ledger.outbox() if e.kind == "drift"]
+    assert len(drifts) == 1
+    assert drifts[0].fields["differences"] == ["tag: voted 1, running 2"]
+    assert [h.note for h in ledger.history(pid)][-2:] == [
+        "drift (changed): tag: voted 1, running 2",
+        "drift: none any more",
+    ]
+
+
+def test_every_change_worth_telling_is_in_the_outbox_in_its_own_transaction(
+    ledger_path: Path,
+) -> None:
+    with Ledger(
+        ledger_path, chain_id=CHAIN_ID, dao_address=DAO, notify_sinks=["slack-1", "json-2"]
+    ) as ledger:
+        ledger.record_batch([make_event(1), make_event(2)], 102)
+        ledger.mark_rejected(2, "refused by policy")
+        ledger.mark_creating(1, "dao-1", in_flight_until=SENT)
+        ledger.mark_created(1, "inst-1", "order-1", at=SENT)
+        ledger.mark_progress(1, "Pending")
+        ledger.mark_deployed(1, "Deployed", ["https://x.example"])
+        kinds = [(event.kind, event.proposal_id) for event in ledger.outbox()]
+        assert kinds == [("executed", 1), ("executed", 2), ("rejected", 2), ("deployed", 1)]
+        deployed = ledger.outbox()[-1]
+        assert deployed.fields["urls"] == ["https://x.example"]
+        assert deployed.fields["instance_id"] == "inst-1"
+        pending = ledger.pending_notifications("slack-1", limit=10)
+        assert [event.kind for event in pending] == ["executed", "executed", "rejected", "deployed"]
+        ledger.mark_notified(pending[0].id, "slack-1")
+        ledger.notification_failed(pending[1].id, "slack-1", "HTTP 500")
+        assert [e.id for e in ledger.pending_notifications("slack-1", limit=10)] == [
+            e.id for e in pending[1:]
+        ]
+        assert len(ledger.pending_notifications("json-2", limit=10)) == 4
+        assert ledger.pending_notifications("unknown", limit=10) == []
+    with Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO, notify_sinks=["slack-1"]) as again:
+        assert len(again.pending_notifications("slack-1", limit=10)) == 3  # survives a restart
+
+
+def test_a_failed_transition_writes_no_event(
+    ledger: Ledger, row_in_state: Callable[[DeploymentState, int], int]
+) -> None:
+    pid = row_in_state(S.DEPLOYED, 1)
+    events = ledger.outbox()
+    with pytest.raises(InvalidTransitionError):
+        ledger.mark_failed(pid, "too late")
+    assert ledger.outbox() == events
+
+
+def test_a_migrated_ledger_keeps_its_foreign_keys_and_history(ledger_path: Path) -> None:
+    """The version 3 rebuild of `deployments` (with foreign keys off) leaves history intact."""
+    with closing(sqlite3.connect(ledger_path, isolation_level=None)) as raw:
+        for statement in VERSION_1_SCHEMA:
+            raw.execute(statement)
+        raw.execute("PRAGMA user_version = 1")
+    with Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO) as first:
+        first.record_batch([make_event(1)], 101)
+    with closing(sqlite3.connect(ledger_path, isolation_level=None)) as raw:
+        foreign = raw.execute("PRAGMA foreign_key_check").fetchall()
+    assert foreign == []
+    with Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO) as again:
+        assert again.get(1).kind == "deploy" and again.history(1)[0].state is S.RECORDED
+
+
+@pytest.mark.parametrize(
+    ("spec", "kind", "target"),
+    [
+        ('{"action": "update", "target": 7, "changes": {}}', "update", 7),
+        ('{"action": "close", "target": 3}', "close", 3),
+        ('{"clusterName": "web"}', "deploy", None),
+        ('{"action": "close", "target": "3"}', "deploy", None),
+        ('{"action": "close", "target": true}', "deploy", None),
+        ('{"action": "explode", "target": 3}', "deploy", None),
+        ("not json", "deploy", None),
+    ],
+)
+def test_an_events_kind_and_target_come_from_its_json(
+    ledger: Ledger, spec: str, kind: str, target: int | None
+) -> None:
+    """Filed from the voted text itself, so a row can never claim a kind its JSON does not; a
+    malformed envelope is filed as a deployment, whose validation then rejects it with reasons."""
+    event = make_event(1, spec=spec)
+    assert (event.kind, event.target_id) == (kind, target)
+    ledger.record_batch([event], 101)
+    assert (ledger.get(1).kind, ledger.get(1).target_id) == (kind, target)

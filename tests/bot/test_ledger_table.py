@@ -21,14 +21,14 @@ def ledger(tmp_path: Path) -> Iterator[Ledger]:
         yield opened
 
 
-def record(ledger: Ledger, *pids: int) -> None:
+def record(ledger: Ledger, *pids: int, spec: str = "{}") -> None:
     ledger.record_batch(
         [
             NewEvent(
                 proposal_id=pid,
                 sender="0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-                spec_json="{}",
-                spec_hash="0x" + hashlib.sha256(b"{}").hexdigest(),
+                spec_json=spec,
+                spec_hash="0x" + hashlib.sha256(spec.encode()).hexdigest(),
                 block_number=pid,
                 tx_hash="0x" + hashlib.sha256(str(pid).encode()).hexdigest(),
                 log_index=0,
@@ -61,7 +61,7 @@ def test_rows_render_with_expected_cells(ledger: Ledger) -> None:
     assert all(line == line.rstrip() for line in table.splitlines())
     header = lines_with(table, "Spheron instance id")
     assert len(header) == 1
-    for title in ("proposal", "state", "deployment status", "URL", "attempts", "reason"):
+    for title in ("proposal", "action", "state", "deployment status", "URL", "attempts", "reason"):
         assert title in header[0]
 
     (deployed,) = lines_with(table, "DEPLOYED")
@@ -86,9 +86,32 @@ def test_narrow_console_folds_ids_instead_of_cutting_them(ledger: Ledger) -> Non
     ledger.mark_created(5, instance_id, "order-5", at=1.8e9)
     table = format_ledger_table(ledger.rows(), console_width=70)
     assert all(len(line) <= 70 for line in table.splitlines())
-    joined = "".join(cell.strip() for line in table.splitlines() for cell in line.split("│")[3:4])
+    joined = "".join(cell.strip() for line in table.splitlines() for cell in line.split("│")[4:5])
     assert instance_id in joined
 
 
 def test_empty_ledger_says_so(ledger: Ledger) -> None:
     assert format_ledger_table(ledger.rows()) == EMPTY_LEDGER_MESSAGE + "\n"
+
+
+def test_changes_name_their_target_and_instances_show_closes_and_drift(ledger: Ledger) -> None:
+    for pid in (1, 2):
+        record(ledger, pid)
+        ledger.mark_creating(pid, f"dao-1-{pid}", in_flight_until=1.8e9)
+        ledger.mark_created(pid, f"inst-{pid}", f"order-{pid}", at=1.8e9)
+        ledger.mark_deployed(pid, "Deployed", voted_spec_json="{}")
+    record(ledger, 3, spec='{"action": "close", "target": 1}')
+    ledger.mark_creating(3, "dao-1-1", in_flight_until=1.8e9)
+    ledger.mark_closed(3)
+    ledger.record_drift(2, {"kind": "changed", "differences": ["tag: voted 1, running 2"]})
+    table = format_ledger_table(ledger.rows(), console_width=220)
+    cells = {
+        line.split("│")[1].strip(): [cell.strip() for cell in line.split("│")[2:4]]
+        for line in table.splitlines()
+        if line.startswith("│") and line.split("│")[1].strip().isdigit()
+    }
+    assert cells == {
+        "1": ["deploy", "DEPLOYED, closed by #3"],
+        "2": ["deploy", "DEPLOYED, drift: changed"],
+        "3": ["close #1", "CLOSED"],
+    }

@@ -57,6 +57,7 @@ def test_a_malformed_setting_names_the_entry_never_the_url(text, message):
 def test_generic_json_carries_the_event_and_its_source():
     body = payload(Sink("json", "https://x.example"), event("deployed", instance_id="i-1"), SOURCE)
     assert body == {
+        "event_id": 1,
         "event": "deployed",
         "proposal_id": 7,
         "summary": "proposal 7 deployed as instance i-1",
@@ -83,8 +84,9 @@ def test_discord_content_mentions_no_one_and_fits():
 @pytest.mark.parametrize(
     ("kind", "fields", "summary"),
     [
-        ("executed", {"description": "close the instance of proposal 1"}, "proposal 7 executed: "
+        ("executed", {"action": "close", "target": 1}, "proposal 7 executed: "
          "close the instance of proposal 1"),
+        ("executed", {"action": "deploy", "target": None}, "proposal 7 executed: deploy"),
         ("updated", {"target": 1}, "proposal 7 updated the instance of proposal 1"),
         ("closed", {"target": 1}, "proposal 7 closed the instance of proposal 1"),
         ("rejected", {"reason": "refused by policy"}, "proposal 7 rejected: refused by policy"),

@@ -14,7 +14,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_demo_deploys_the_passing_proposal_once_and_nothing_else():
+def test_demo_deploys_updates_and_closes_once_and_notifies_each_event():
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     result = subprocess.run(
         [sys.executable, "-m", "testbed.demo"],
@@ -27,11 +27,16 @@ def test_demo_deploys_the_passing_proposal_once_and_nothing_else():
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     assert "LOCAL EMULATOR of the Spheron Compute API (not Spheron" in output
-    passes = [line for line in output.splitlines() if line.startswith("PASS  proposal")]
-    assert len(passes) == 3, output[-4000:]
+    passes = [line for line in output.splitlines() if line.startswith("PASS  ")]
+    assert len(passes) == 7, output[-4000:]
     assert "DEPLOYED, 1 create request" in passes[0]
     assert "no DeployEvent" in passes[1]
     assert "refused by policy" in passes[2]
+    assert "proposal 4 (update): DEPLOYED, 1 update request applied in place" in passes[3]
+    assert "drift on the instance of proposal 1 reported" in passes[4]
+    assert "proposal 5 (close): CLOSED, 1 close request" in passes[5]
+    assert "notifications: 9 delivered, 9 expected" in passes[6]
+    assert "drift on the instance of proposal 1 (changed): tag: voted 1.28, running" in output
     assert "FAIL" not in output
     pids = [int(pid) for pid in re.findall(r"\(pid (\d+)\)", output)]
     assert len(pids) == 2, "the demo names the anvil and watcher processes it starts"
@@ -95,7 +100,13 @@ def test_keep_serves_the_web_app_on_the_demo_chain_until_ctrl_c():
         config["botUrl"] + "/deployments", headers={"Origin": page_origin}, timeout=5
     )
     assert deployments.headers["Access-Control-Allow-Origin"] == page_origin
-    assert [row["state"] for row in deployments.json()] == ["DEPLOYED", "REJECTED"]
+    rows = deployments.json()
+    assert [(row["kind"], row["state"]) for row in rows] == [
+        ("deploy", "DEPLOYED"),
+        ("deploy", "REJECTED"),
+        ("update", "DEPLOYED"),
+        ("close", "CLOSED"),
+    ]
     assert '<script src="app.js"' in requests.get(url, timeout=5).text
     demo.send_signal(signal.SIGINT)
     rest, _ = demo.communicate(timeout=120)

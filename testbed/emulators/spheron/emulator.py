@@ -125,7 +125,7 @@ class SpheronEmulator(BackgroundHTTPServer):
             "monotonic": time.monotonic(),
             "time": time.time(),
         }
-        if is_create:
+        if raw:  # creates and updates: what was asked, secrets masked
             try:
                 entry["body"] = masked_body(json.loads(raw or b"null"))
             except ValueError:

@@ -40,9 +40,12 @@ def _mask_env(env: Any) -> Any:
 
 
 def masked_body(body: Any) -> Any:
+    """A create or update body with secret values masked (creates nest env in configuration)."""
     body = copy.deepcopy(body)
     if isinstance(body, dict) and isinstance(body.get("configuration"), dict):
         body["configuration"]["env"] = _mask_env(body["configuration"].get("env"))
+    if isinstance(body, dict) and "env" in body:
+        body["env"] = _mask_env(body["env"])
     return body
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from services.bot.ledger import DeploymentState, read_rows
 from services.spec.model import canonical_json, parse_spec
+from services.spec.proposal import canonical_proposal_json, parse_proposal
 from testbed.anvil import Anvil
 from testbed.emulators.etherscan import EtherscanStandIn, RpcLogs
 from tests.bot.process.conftest import ETHERSCAN_KEY, wait_for
@@ -147,3 +148,53 @@ def _checkpoint(db: str) -> int | None:
         return None
     with Ledger.open_readonly(db) as ledger:
         return ledger.checkpoint()
+
+
+def test_an_instance_is_deployed_updated_and_closed_by_votes_on_chain(
+    anvil, dao_chain, spheron, start_bot, bot_env
+):
+    """The whole life through the real contracts: each envelope is voted, executed and applied
+    once; a change of a proposal that was never executed is refused with the reason."""
+    env = dict(bot_env, DAO_CONTRACT_ADDRESS=dao_chain.dao.address)
+    db = env["DEPLOYBOT_DB"]
+    never_executed = dao_chain.propose_and_pass(SPEC)
+    deploy_id = dao_chain.propose_and_pass(SPEC)
+    changes = {"tag": "1.28", "replicas": 3}
+    envelopes = [
+        {"action": "update", "target": deploy_id, "changes": changes},
+        {"action": "close", "target": deploy_id},
+        {"action": "close", "target": never_executed},
+    ]
+    texts = [canonical_proposal_json(parse_proposal(json.dumps(body))) for body in envelopes]
+    update_id, close_id, stray_id = (dao_chain.propose_and_pass(text) for text in texts)
+    bot = start_bot(
+        "--network", anvil.network_choice, "--source", "rpc", "--poll-interval", "0.2", env=env
+    )
+    dao_chain.execute(deploy_id, SPEC)
+    for proposal_id, text in zip((update_id, close_id, stray_id), texts, strict=True):
+        dao_chain.execute(proposal_id, text)
+
+    def settled():
+        rows = {r.proposal_id: r for r in read_rows(db)}
+        return len(rows) == 4 and all(r.state.is_terminal for r in rows.values()) and rows
+
+    wait_for(settled, timeout=120, what="the deploy, update, close and stray close to settle")
+    rows = settled()
+    assert bot.stop() == 0
+    assert [rows[pid].state for pid in (deploy_id, update_id, close_id)] == [
+        DeploymentState.DEPLOYED,
+        DeploymentState.DEPLOYED,
+        DeploymentState.CLOSED,
+    ]
+    stray_row = rows[stray_id]
+    assert stray_row.state is DeploymentState.REJECTED
+    assert f"proposal {never_executed} was not deployed by this DAO's bot" in stray_row.reason
+    assert rows[deploy_id].closed_by == close_id
+    assert json.loads(rows[deploy_id].voted_spec_json)["configuration"]["replicas"] == 3
+    applied = [
+        e
+        for e in spheron.request_log(all_requests=True)
+        if e["status"] == 200 and e["path"].endswith(("/update", "/close"))
+    ]
+    assert [e["path"].rsplit("/", 1)[1] for e in applied] == ["update", "close"]
+    assert len(creates_for(spheron, deploy_id)) == 1

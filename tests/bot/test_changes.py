@@ -1,0 +1,356 @@
+"""Updates and closes through the deployer against the real Spheron emulator: exactly once, in
+execution order, refused with the reason when their target cannot be changed; and drift."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from services.bot.deployer import Deployer, DeployerOptions
+from services.bot.drift import DriftWatch
+from services.bot.ledger import DeploymentState
+from services.bot.metrics import BotMetrics
+from services.spec.model import canonical_json, parse_spec
+from services.spec.policy import DeployPolicy
+from services.spec.proposal import canonical_proposal_json, parse_proposal
+from services.targets.spheron import SpheronTarget
+from testbed.emulators.spheron import FaultPlan
+from tests.bot.conftest import CHAIN_ID, DAO
+from tests.bot.test_deployer import EXAMPLES
+
+S = DeploymentState
+WEB = canonical_json(parse_spec((EXAMPLES / "web-service.json").read_text()))
+
+
+def envelope(**body) -> str:
+    return canonical_proposal_json(parse_proposal(json.dumps(body)))
+
+
+def update(target: int = 1, **changes) -> str:
+    return envelope(action="update", target=target, changes=changes)
+
+
+def close(target: int = 1) -> str:
+    return envelope(action="close", target=target)
+
+
+@pytest.fixture
+def make_deployer(ledger, emulator, spheron_client_factory, clock):
+    def make(*, policy=None, environ=None, metrics=None, client_timeout=2, margin=5.0):
+        target = SpheronTarget(spheron_client_factory(emulator, timeout_s=client_timeout))
+        return Deployer(
+            ledger,
+            target,
+            policy or DeployPolicy(),
+            metrics or BotMetrics(),
+            DeployerOptions(chain_id=CHAIN_ID, dao_address=DAO, inflight_margin_s=margin),
+            environ=environ or {},
+            clock=clock,
+        )
+
+    return make
+
+
+def settle(deployer, ledger, *ids, rounds=400):
+    for _ in range(rounds):
+        deployer.advance()
+        if all(ledger.get(pid).state.is_terminal for pid in ids):
+            return [ledger.get(pid) for pid in ids]
+        time.sleep(0.005)
+    raise AssertionError([ledger.get(pid) for pid in ids])
+
+
+def deployed_instance(record, ledger, make_deployer) -> str:
+    record(1, WEB)
+    deployer = make_deployer()
+    (row,) = settle(deployer, ledger, 1)
+    assert row.state is S.DEPLOYED
+    return row.instance_id
+
+
+def updates(emulator) -> list[dict]:
+    return [e for e in emulator.request_log(all_requests=True) if e["path"].endswith("/update")]
+
+
+def test_an_update_rolls_out_once_and_becomes_the_voted_state(
+    ledger, record, emulator, make_deployer, spheron_client_factory
+):
+    instance = deployed_instance(record, ledger, make_deployer)
+    record(2, update(tag="1.28", replicas=3))
+    deployer = make_deployer()
+    (row,) = settle(deployer, ledger, 2)
+    assert row.state is S.DEPLOYED and row.kind == "update" and row.target_id == 1
+    assert row.instance_id == instance
+    target = ledger.get(1)
+    voted = parse_spec(target.voted_spec_json)
+    assert (voted.configuration.tag, voted.configuration.replicas) == ("1.28", 3)
+    running = SpheronTarget(spheron_client_factory(emulator)).inspect(instance).active
+    assert (running.kind, running.tag, running.replicas) == ("UPDATE", "1.28", 3)
+    assert len(updates(emulator)) == 1
+    deployer.advance()
+    assert len(updates(emulator)) == 1
+    notes = [entry.note for entry in ledger.history(1)]
+    assert "updated by proposal 2: tag 1.27 → 1.28, replicas 2 → 3" in notes
+    (updated,) = [event for event in ledger.outbox() if event.kind == "updated"]
+    assert updated.summary() == (
+        "proposal 2 updated the instance of proposal 1: tag 1.27 → 1.28, replicas 2 → 3"
+    )
+
+
+def test_updates_to_one_instance_apply_in_execution_order(ledger, record, emulator, make_deployer):
+    deployed_instance(record, ledger, make_deployer)
+    record(2, update(tag="1.28"))
+    record(3, update(replicas=3))
+    settle(make_deployer(), ledger, 2, 3)
+    voted = parse_spec(ledger.get(1).voted_spec_json)
+    assert (voted.configuration.tag, voted.configuration.replicas) == ("1.28", 3)
+    sent = updates(emulator)
+    assert [e["body"]["tag"] for e in sent] == ["1.28", "1.28"]
+    assert [e["body"]["instanceCount"] for e in sent] == [2, 3]
+
+
+def test_a_change_waits_while_its_target_is_still_being_deployed(
+    ledger, record, spheron_emulator_factory, spheron_client_factory, clock
+):
+    slow = spheron_emulator_factory(queued_s=0.5, pending_s=0.5)
+    record(1, WEB)
+    record(2, close())
+    deployer = Deployer(
+        ledger,
+        SpheronTarget(spheron_client_factory(slow)),
+        DeployPolicy(),
+        BotMetrics(),
+        DeployerOptions(chain_id=CHAIN_ID, dao_address=DAO),
+        environ={},
+        clock=clock,
+    )
+    deployer.advance()
+    assert (ledger.get(1).state, ledger.get(2).state) == (S.CREATED, S.RECORDED)
+    rows = settle(deployer, ledger, 1, 2)
+    assert [row.state for row in rows] == [S.DEPLOYED, S.CLOSED]
+    assert ledger.get(1).closed_by == 2
+
+
+def test_a_close_closes_once_and_nothing_changes_the_instance_after_it(
+    ledger, record, emulator, make_deployer, spheron_client_factory
+):
+    instance = deployed_instance(record, ledger, make_deployer)
+    record(2, close())
+    record(3, update(tag="1.29"))
+    record(4, close())
+    deployer = make_deployer()
+    rows = settle(deployer, ledger, 2, 3, 4)
+    assert [row.state for row in rows] == [S.CLOSED, S.REJECTED, S.REJECTED]
+    assert rows[1].reason == "the instance of proposal 1 was closed by proposal 2"
+    assert SpheronTarget(spheron_client_factory(emulator)).inspect(instance).closed
+    closes = [e for e in emulator.request_log(all_requests=True) if e["path"].endswith("/close")]
+    assert len(closes) == 1
+    assert updates(emulator) == []
+
+
+@pytest.mark.parametrize(
+    ("target_json", "change", "reason"),
+    [
+        (None, update(target=9, tag="x"), "proposal 9 was not deployed by this DAO's bot"),
+        (update(tag="x"), update(target=1, tag="y"), "proposal 1 is an update, not a deployment"),
+        (
+            WEB.replace('"replicas":2', '"replicas":0'),
+            update(tag="y"),
+            "its deployment REJECTED",
+        ),
+    ],
+)
+def test_a_change_of_what_cannot_be_changed_is_rejected_with_the_reason(
+    ledger, record, emulator, make_deployer, target_json, change, reason
+):
+    if target_json is not None:
+        record(1, target_json)
+    record(5, change)
+    settle(make_deployer(), ledger, 5)
+    row = ledger.get(5)
+    assert row.state is S.REJECTED and reason in row.reason
+    assert updates(emulator) == []
+
+
+def test_an_update_whose_result_breaks_the_rules_or_the_policy_is_rejected(
+    ledger, record, emulator, make_deployer
+):
+    deployed_instance(record, ledger, make_deployer)
+    record(2, update(healthCheckConfig={"path": "/", "port": 9999}))
+    record(3, update(replicas=9))
+    settle(make_deployer(policy=DeployPolicy(max_replicas=3)), ledger, 2, 3)
+    assert ledger.get(2).reason.startswith("invalid update: updated spec: healthCheckConfig.port")
+    assert "configuration.replicas: 9 exceeds the policy maximum of 3" in ledger.get(3).reason
+    assert updates(emulator) == []
+
+
+def test_an_update_in_flight_across_a_crash_is_recognised_not_sent_twice(
+    ledger, record, emulator, make_deployer, clock
+):
+    instance = deployed_instance(record, ledger, make_deployer)
+    record(2, update(tag="1.28"))
+    emulator.set_faults(
+        FaultPlan(delay_s=1.0, delay_next=1, path=f"/v1/cluster-instance/{instance}/update")
+    )
+    assert make_deployer(client_timeout=0.3).advance() is False  # the client gave up
+    assert ledger.get(2).state is S.CREATING
+    make_deployer().advance()  # a restart at once: inside the window, nothing is sent
+    time.sleep(1.2)  # the server completes the held update
+    clock.now += 6
+    (row,) = settle(make_deployer(), ledger, 2)
+    assert row.state is S.DEPLOYED
+    assert len(updates(emulator)) == 1
+    assert any("recognised update" in (entry.note or "") for entry in ledger.history(2))
+
+
+def test_a_close_in_flight_across_a_crash_is_not_an_error(
+    ledger, record, emulator, make_deployer, clock
+):
+    instance = deployed_instance(record, ledger, make_deployer)
+    record(2, close())
+    emulator.set_faults(
+        FaultPlan(drop_response_next=1, path=f"/v1/cluster-instance/{instance}/close")
+    )
+    make_deployer().advance()
+    clock.now += 8
+    (row,) = settle(make_deployer(), ledger, 2)
+    assert row.state is S.CLOSED
+
+
+def test_drift_of_each_kind_is_recorded_and_cleared(
+    ledger, record, emulator, make_deployer, spheron_client_factory
+):
+    instance = deployed_instance(record, ledger, make_deployer)
+    target = SpheronTarget(spheron_client_factory(emulator))
+    metrics = BotMetrics()
+    watch = DriftWatch(ledger, target, metrics, interval_s=0)
+    assert watch.check() == {"changed": 0, "closed": 0, "failed": 0}
+    assert ledger.get(1).drift is None
+
+    emulator.change_outside_the_dao(instance, tag="latest", instanceCount=5)
+    assert watch.check()["changed"] == 1
+    drift = ledger.get(1).drift
+    assert drift["kind"] == "changed"
+    assert drift["differences"] == [
+        "tag: voted 1.27, running latest",
+        "replicas: voted 2, running 5",
+    ]
+    assert metrics.registry.get_sample_value("drifted_instances", {"kind": "changed"}) == 1
+
+    emulator.fail_instance(instance)
+    assert watch.check()["failed"] == 1
+    target.close(instance)
+    assert watch.check()["closed"] == 1
+    assert ledger.get(1).drift["kind"] == "closed"
+    kinds = [event.fields.get("drift_kind") for event in ledger.outbox() if event.kind == "drift"]
+    assert kinds == ["changed", "failed", "closed"]
+
+
+def test_an_update_resolves_its_secrets_from_the_bots_environment(
+    ledger, record, emulator, make_deployer
+):
+    deployed_instance(record, ledger, make_deployer)
+    secret = [{"key": "API_TOKEN", "value": "${secret:API_TOKEN}"}]
+    record(2, update(secretEnvironmentVariables=secret))
+    settle(make_deployer(environ={}), ledger, 2)
+    assert ledger.get(2).state is S.FAILED and "DAO_SECRET_API_TOKEN" in ledger.get(2).reason
+    assert updates(emulator) == []
+
+    record(3, update(tag="1.28"))  # a failed change does not block the next one
+    record(4, update(secretEnvironmentVariables=secret))
+    settle(make_deployer(environ={"DAO_SECRET_API_TOKEN": "tok-s3cret-value"}), ledger, 3, 4)
+    assert (ledger.get(3).state, ledger.get(4).state) == (S.DEPLOYED, S.DEPLOYED)
+    [_, sent] = updates(emulator)
+    assert {"value": "API_TOKEN=***", "isSecret": True} in sent["body"]["env"]
+    assert "tok-s3cret-value" not in json.dumps(emulator.request_log(all_requests=True))
+    assert "tok-s3cret-value" not in json.dumps([r.to_dict() for r in ledger.rows()])
+
+
+def test_an_update_of_an_instance_closed_outside_the_dao_fails_with_spherons_answer(
+    ledger, record, emulator, make_deployer, spheron_client_factory
+):
+    instance = deployed_instance(record, ledger, make_deployer)
+    SpheronTarget(spheron_client_factory(emulator)).close(instance)
+    record(2, update(tag="1.28"))
+    record(3, close())
+    settle(make_deployer(), ledger, 2, 3)
+    row = ledger.get(2)
+    assert row.state is S.FAILED and f"Instance {instance} is closed" in row.reason
+    assert len(updates(emulator)) == 1
+    assert ledger.get(3).state is S.CLOSED  # closing what is already closed is done, not an error
+    assert parse_spec(ledger.get(1).voted_spec_json).configuration.tag == "1.27"
+
+
+def test_an_update_whose_request_was_dropped_is_sent_again_and_applied_once(
+    ledger, record, emulator, make_deployer, spheron_client_factory, clock
+):
+    instance = deployed_instance(record, ledger, make_deployer)
+    record(2, update(tag="1.28"))
+    emulator.set_faults(FaultPlan(drop_next=1, path=f"/v1/cluster-instance/{instance}/update"))
+    make_deployer().advance()
+    assert ledger.get(2).state is S.CREATING  # it may have landed: wait out the window
+    clock.now += 8
+    (row,) = settle(make_deployer(), ledger, 2)
+    assert row.state is S.DEPLOYED
+    assert len(updates(emulator)) == 2
+    view = SpheronTarget(spheron_client_factory(emulator)).inspect(instance)
+    assert len(view.deployment_ids) == 2  # the deployment and one update
+    assert view.active is not None and view.active.tag == "1.28"
+
+
+def test_an_update_in_progress_is_not_mistaken_for_drift(
+    ledger, record, spheron_emulator_factory, spheron_client_factory, clock
+):
+    slow = spheron_emulator_factory(queued_s=0.3, pending_s=0.3)
+    target = SpheronTarget(spheron_client_factory(slow))
+    deployer = Deployer(
+        ledger,
+        target,
+        DeployPolicy(),
+        BotMetrics(),
+        DeployerOptions(chain_id=CHAIN_ID, dao_address=DAO),
+        environ={},
+        clock=clock,
+    )
+    record(1, WEB)
+    settle(deployer, ledger, 1)
+    record(2, update(tag="1.28"))
+    deployer.advance()
+    assert ledger.get(2).state is S.CREATED  # Spheron runs 1.28; the vote still says 1.27
+    watch = DriftWatch(ledger, target, BotMetrics(), interval_s=0)
+    assert watch.check()["changed"] == 0 and ledger.get(1).drift is None
+    settle(deployer, ledger, 2)
+    assert watch.check()["changed"] == 0 and ledger.get(1).drift is None
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('{"action":"restart","target":1}', 'action: "restart" is not an action'),
+        (
+            '{"action":"update","target":1,"changes":{"image":"evil/miner"}}',
+            "image cannot change in place on Spheron; redeploy instead",
+        ),
+        (
+            '{"action":"update","target":1,"changes":{"ports":[],"region":"us-east"}}',
+            "region, ports cannot change in place",
+        ),
+        ('{"action":"update","target":1,"changes":{}}', "an update must change something"),
+        ('{"action":"close","target":1,"changes":{"tag":"x"}}', "changes"),
+        ('{"action":"update","target":1,"changes":{"tag":"1.28"},"x":1}', "x"),
+        ('{"action":"close","target":0}', "target"),
+    ],
+)
+def test_a_bad_envelope_is_rejected_with_what_is_wrong_and_changes_nothing(
+    ledger, record, emulator, make_deployer, text, reason
+):
+    instance = deployed_instance(record, ledger, make_deployer)
+    record(2, text)
+    (row,) = settle(make_deployer(), ledger, 2)
+    assert row.state is S.REJECTED and reason in row.reason, row.reason
+    assert updates(emulator) == []
+    assert not any(e["path"].endswith("/close") for e in emulator.request_log(all_requests=True))
+    assert ledger.get(1).voted_spec_json == ledger.get(1).spec_json
+    assert instance == ledger.get(1).instance_id
