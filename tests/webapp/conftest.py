@@ -14,7 +14,7 @@ from pathlib import Path
 
 import ape
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from testbed.browser import launch_chromium
 from tests.webapp.stack import DaoStack, dao_stack
@@ -52,6 +52,17 @@ def screenshot(page: Page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def connect(page: Page) -> None:
+    """Connect the page's test wallet."""
+    page.get_by_test_id("connect").click()
+    expect(page.get_by_test_id("account")).to_be_visible()
+
+
+def confirmed(page: Page) -> None:
+    """Wait for the page's transaction to be confirmed."""
+    expect(page.get_by_test_id("tx-status")).to_contain_text("confirmed in block")
 
 
 @ape.fixture(scope="session", chain_isolation=False)

@@ -10,25 +10,16 @@ import json
 import re
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from bench.contracts import MAX_SPEC_BYTES
 from services.spec.model import canonical_json, parse_spec
-from tests.webapp.conftest import screenshot
+from tests.webapp.conftest import confirmed, connect, screenshot
 from tests.webapp.stack import EXAMPLES, VOTING_PERIOD_S, example_spec
 
 FOR, AGAINST = 1, 0
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 DEPLOY_TIMEOUT_MS = 60_000
-
-
-def connect(page: Page) -> None:
-    page.get_by_test_id("connect").click()
-    expect(page.get_by_test_id("account")).to_be_visible()
-
-
-def confirmed(page: Page) -> None:
-    expect(page.get_by_test_id("tx-status")).to_contain_text("confirmed in block")
 
 
 def test_members_propose_vote_execute_and_see_the_deployment(stack, open_app):

@@ -25,7 +25,9 @@ export interface VotedState {
 /** Checks by JSON text: an event never changes, and the page replays on every block. */
 const checked = new Map<string, ProposalCheck>();
 
-function check(json: string): ProposalCheck {
+/** A proposal's JSON as emitted on chain, checked (once per text). Any size the contract let
+ * through is read, as the bot does. */
+export function checkOnChain(json: string): ProposalCheck {
   let result = checked.get(json);
   if (result === undefined) {
     result = checkProposal(json, SPEC_LIMITS.maxDaoSpecBytes);
@@ -41,7 +43,7 @@ export function votedState(events: readonly DeployRecord[], target: bigint, befo
   const state: VotedState = { target, spec: null, updatedBy: [], closedBy: null, problem: null };
   for (const event of events) {
     if (event.proposalId === before) break;
-    const proposal = check(event.json);
+    const proposal = checkOnChain(event.json);
     if (!proposal.ok) continue;
     if (event.proposalId === target) {
       if (proposal.kind === "deploy") {
