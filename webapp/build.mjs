@@ -33,9 +33,6 @@ function writeIfChanged(path, text) {
   if (old !== text) writeFileSync(path, text);
 }
 
-/** The schema entries of generated/spec-rules.json, by the name the validator module exports. */
-const VALIDATED = { spec: "schema", update: "updateSchema", close: "closeSchema" };
-
 function specValidator() {
   const rules = JSON.parse(readFileSync(join(generated, "spec-rules.json"), "utf8"));
   const ajv = new Ajv2020.default({
@@ -50,13 +47,15 @@ function specValidator() {
   for (const keyword of ["x-error", "x-when", "x-exact-maximum", "x-exact-minimum"]) {
     ajv.addKeyword({ keyword, schemaType: "string" });
   }
-  for (const [name, entry] of Object.entries(VALIDATED)) ajv.addSchema({ ...rules[entry], $id: name });
-  const code = standaloneCode.default(ajv, Object.fromEntries(Object.keys(VALIDATED).map((name) => [name, name])));
+  // One schema: the parts the models share ($defs) compile once, whichever model uses them.
+  ajv.addSchema({ ...rules.schema, $id: "proposal" });
+  const exports = Object.fromEntries(Object.entries(rules.models).map(([name, ref]) => [name, `proposal${ref}`]));
+  const code = standaloneCode.default(ajv, exports);
   writeIfChanged(join(generated, "spec-validator.js"), code + "\n");
   writeIfChanged(
     join(generated, "spec-validator.d.ts"),
     'import type { ValidateFunction } from "ajv";\n' +
-      Object.keys(VALIDATED)
+      Object.keys(rules.models)
         .map((name) => `export declare const ${name}: ValidateFunction;\n`)
         .join(""),
   );

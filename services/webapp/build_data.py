@@ -3,7 +3,8 @@
 - ``spec-rules.json``: the JSON Schemas of what a proposal carries, a deployment
   (:class:`services.spec.InstanceSpec`) and the update and close envelopes of
   :mod:`services.spec.proposal` (their rules, with the message of each, see
-  :mod:`services.spec.schema_rules`), and the limits applied outside the schemas.
+  :mod:`services.spec.schema_rules`), as ``$defs`` of one schema with a ``$ref`` to each under
+  ``models``, and the limits applied outside the schemas.
 - ``revert-messages.json``: :func:`services.cli.error_catalogue.catalogue`, the words of every
   revert.
 
@@ -18,6 +19,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from pydantic.json_schema import models_json_schema
 
 from services.cli.error_catalogue import catalogue
 from services.spec.model import (
@@ -37,12 +40,6 @@ goes up to 2**256 - 1) also travels as text under these keywords, for an exact c
 _LARGEST_EXACT_DOUBLE_INTEGER = 2**53
 
 
-def _schema(model: type[Any]) -> dict[str, Any]:
-    schema = model.model_json_schema(by_alias=True, mode="validation")
-    _add_exact_bounds(schema)
-    return schema
-
-
 def _add_exact_bounds(node: Any) -> None:
     if isinstance(node, list):
         for item in node:
@@ -56,13 +53,27 @@ def _add_exact_bounds(node: Any) -> None:
             _add_exact_bounds(value)
 
 
+PROPOSAL_MODELS: dict[str, type[Any]] = {
+    "spec": InstanceSpec,
+    "update": UpdateProposal,
+    "close": CloseProposal,
+}
+"""What a proposal may carry, by the name the web app's validator module exports for each."""
+
+
 def spec_rules() -> dict[str, Any]:
-    """The JSON Schemas of a deployment (a bare spec) and of the update and close envelopes, plus
-    the limits checked on the text before a schema applies."""
+    """The JSON Schemas of a deployment (a bare spec) and of the update and close envelopes, as
+    one schema whose ``$defs`` they share (so the build compiles each shared part once), plus the
+    limits checked on the text before a schema applies."""
+    refs, schema = models_json_schema(
+        [(model, "validation") for model in PROPOSAL_MODELS.values()], by_alias=True
+    )
+    _add_exact_bounds(schema)
     return {
-        "schema": _schema(InstanceSpec),
-        "updateSchema": _schema(UpdateProposal),
-        "closeSchema": _schema(CloseProposal),
+        "schema": schema,
+        "models": {
+            name: refs[(model, "validation")]["$ref"] for name, model in PROPOSAL_MODELS.items()
+        },
         "limits": {
             "maxSpecBytes": MAX_SPEC_BYTES,
             "maxDaoSpecBytes": MAX_DAO_SPEC_BYTES,

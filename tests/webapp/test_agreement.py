@@ -485,7 +485,7 @@ def test_the_redeploy_and_change_something_rules_come_from_the_exported_schema(b
     """The browser has no copy of these messages: they travel in the update envelope's schema."""
     from services.webapp.build_data import spec_rules
 
-    changes = spec_rules()["updateSchema"]["$defs"]["Changes"]
+    changes = spec_rules()["schema"]["$defs"]["Changes"]
     messages = [entry["x-error"] for entry in changes["allOf"]]
     assert messages[0].startswith("{keys} cannot change in place on Spheron; redeploy instead")
     assert "an update must change something" in messages

@@ -28,10 +28,16 @@ export type DocumentRead =
   | { ok: false; problems: SpecProblem[]; bytes: number };
 
 export const SPEC_LIMITS = rules.limits;
-export const SPEC_RULES = new SchemaRules(spec, rules.schema as Schema);
-export const UPDATE_RULES = new SchemaRules(update, rules.updateSchema as Schema);
-export const CLOSE_RULES = new SchemaRules(close, rules.closeSchema as Schema);
+export const SPEC_RULES = new SchemaRules(spec, modelSchema(rules.models.spec));
+export const UPDATE_RULES = new SchemaRules(update, modelSchema(rules.models.update));
+export const CLOSE_RULES = new SchemaRules(close, modelSchema(rules.models.close));
 const encoder = new TextEncoder();
+
+/** A model's schema ("#/$defs/InstanceSpec") with the $defs it refers to, as a root. */
+function modelSchema(ref: string): Schema {
+  const defs = rules.schema.$defs as Record<string, Schema>;
+  return { ...defs[ref.replace("#/$defs/", "")], $defs: defs };
+}
 
 /** services.spec.model.load_document: the checks every kind of proposal shares. */
 export function readDocument(text: string, maxBytes: number): DocumentRead {
