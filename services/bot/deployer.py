@@ -107,6 +107,11 @@ class Deployer:
         self._environ = environ
         self._clock = clock
 
+    @property
+    def target(self) -> DeployTarget | None:
+        """The deploy target, reporting each call's outcome to the metrics (outage tracking)."""
+        return self._target
+
     def advance(self, should_stop: Callable[[], bool] = lambda: False) -> bool:
         """One step for every unfinished row; False if the target was unavailable for some row."""
         all_reached = True

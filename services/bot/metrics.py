@@ -73,6 +73,7 @@ class BotMetrics:
         self._confirmed: int | None = None
         self._outages: dict[str, Outage] = {}
         self._blocked_rows = 0
+        self._failing_sinks: dict[str, str] = {}
 
         self._events_seen = Counter(
             "events_seen",
@@ -113,6 +114,24 @@ class BotMetrics:
         self._duplicates_closed = Counter(
             "duplicate_instances_closed",
             "Instances found under a deployment's name beside the one kept, and closed.",
+            registry=self.registry,
+        )
+        self._notifications = Counter(
+            "notifications",
+            "Notification posts by sink (a hash of its URL) and outcome.",
+            ["sink", "outcome"],
+            registry=self.registry,
+        )
+        self._sink_up = Gauge(
+            "notification_sink_up",
+            "1 while the sink accepts notifications, 0 while it fails.",
+            ["sink"],
+            registry=self.registry,
+        )
+        self._drifted = Gauge(
+            "drifted_instances",
+            "Live instances whose running state differs from the voted one, by kind of drift.",
+            ["kind"],
             registry=self.registry,
         )
         self._service_up = Gauge(
@@ -210,6 +229,28 @@ class BotMetrics:
                 _SERVICE_NAMES[service],
                 error,
             )
+
+    def record_notification(self, sink: str, *, delivered: bool) -> None:
+        self._notifications.labels(sink=sink, outcome="delivered" if delivered else "failed").inc()
+
+    def set_sink_state(self, sink: str, error: str | None) -> None:
+        """A sink's last error (None: it delivers). A failing sink never makes the bot unhealthy;
+        it shows in `/healthz` details and in `notification_sink_up`."""
+        self._sink_up.labels(sink=sink).set(0 if error else 1)
+        with self._lock:
+            if error is None:
+                self._failing_sinks.pop(sink, None)
+            else:
+                self._failing_sinks[sink] = error
+
+    def failing_sinks(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._failing_sinks)
+
+    def set_drift_counts(self, counts: Mapping[str, int]) -> None:
+        """Live instances drifted, by kind (every kind of `services.bot.drift.DRIFT_KINDS`)."""
+        for kind, count in counts.items():
+            self._drifted.labels(kind=kind).set(count)
 
     def set_blocked_rows(self, count: int) -> None:
         """How many ledger rows wait for the deploy target right now."""

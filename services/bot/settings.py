@@ -15,6 +15,7 @@ from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.bot.deployer import DEFAULT_INFLIGHT_MARGIN_S
+from services.bot.notify import NotifySettingError, Sink, parse_sinks
 from services.chain.etherscan import MAX_PAGE_SIZE
 from services.common.errors import ConfigurationError
 from services.common.redaction import environment_secrets
@@ -90,6 +91,15 @@ class BotSettings(BaseSettings):
     """Seconds to follow a deployment before recording it as failed (timed out), counted from
     the time Spheron accepted it (stored in the ledger, so restarts do not reset it)."""
 
+    deploybot_notify: SecretStr | None = Field(None, validation_alias="DEPLOYBOT_NOTIFY")
+    """Notification webhooks, `FORMAT:URL,...` with FORMAT json, slack or discord (see
+    `services.bot.notify`). Webhook URLs are credentials: never logged."""
+
+    deploybot_drift_interval_s: float = Field(
+        600.0, ge=1, validation_alias="DEPLOYBOT_DRIFT_INTERVAL"
+    )
+    """Seconds between two comparisons of every live instance with its voted state."""
+
     deploybot_status_host: str = Field("127.0.0.1", validation_alias="DEPLOYBOT_STATUS_HOST")
     """Address the status server binds (`--status-host`); 0.0.0.0 to serve other hosts."""
 
@@ -103,7 +113,17 @@ class BotSettings(BaseSettings):
     def secret_values(self) -> list[str]:
         """Every secret this object holds, for log redaction."""
         secrets = (self.etherscan_api_key, self.spheron_access_token)
-        return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+        values = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+        return values + [sink.url for sink in self.notify_sinks()]
+
+    def notify_sinks(self) -> list[Sink]:
+        """The notification sinks of `DEPLOYBOT_NOTIFY` (a `SettingsError` if it is malformed)."""
+        if self.deploybot_notify is None:
+            return []
+        try:
+            return parse_sinks(self.deploybot_notify.get_secret_value())
+        except NotifySettingError as error:
+            raise SettingsError(str(error)) from None
 
     def redaction_secrets(self, environ: Mapping[str, str]) -> list[str]:
         """What the bot's logs must never show: its own secrets and every secret-looking variable

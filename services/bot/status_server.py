@@ -106,6 +106,7 @@ class StatusServer(BackgroundHTTPServer):
             "last_successful_poll_age_s": None if last is None else round(now - last, 3),
             "max_poll_age_s": self.max_poll_age_s,
             "outages": outages,
+            "notification_sinks_failing": self.metrics.failing_sinks(),
             "deployments_blocked": self.metrics.deployments_blocked(now, self.max_poll_age_s),
         }
         if reason is None:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import requests
 
 from services.bot.deployer import Deployer
+from services.bot.drift import DriftWatch
 from services.bot.ledger import Ledger, NewEvent
 from services.bot.metrics import BotMetrics
 from services.chain.etherscan import (
@@ -40,7 +41,7 @@ from services.chain.log_sources import LogSource, LogSourceUnavailable
 from services.common.errors import ConfigurationError
 from services.common.pause import StopRequested
 from services.spec.model import spec_hash
-from services.targets.base import TargetAuthError
+from services.targets.base import TargetAuthError, TargetUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +75,10 @@ class Watcher:
         metrics: BotMetrics,
         options: WatchOptions,
         stop: threading.Event,
+        drift: DriftWatch | None = None,
     ) -> None:
         self._source = source
+        self._drift = drift
         self._ledger = ledger
         self._deployer = deployer
         self._metrics = metrics
@@ -100,9 +103,22 @@ class Watcher:
                 logger.warning("Etherscan daily limit reached; next poll in %.0f s", wait)
             except _TRANSIENT as error:
                 logger.debug("poll failed, retrying in %.1f s: %s", wait, _one_line(error))
+            self._check_drift()
             self._stop.wait(wait)
         logger.info("stopped")
         return 0
+
+    def _check_drift(self) -> None:
+        """Compare live instances with their voted state when it is time (never blocks polls for
+        long: an outage of the target ends the pass, which the next interval repeats)."""
+        if self._drift is None or not self._drift.due():
+            return
+        try:
+            self._drift.check()
+        except TargetUnavailableError as error:
+            logger.debug("drift check interrupted: %s", _one_line(error))
+        except TargetAuthError as error:
+            raise FatalBotError(f"Spheron refused the access token: {error}") from None
 
     def _run_once(self) -> int:
         """Catch up, then follow what was started until it settles; 1 if an outside service

@@ -14,6 +14,7 @@ from services.spec.model import (
     spec_summary,
 )
 from services.spec.policy import DeployPolicy, load_policy
+from services.spec.proposal import apply_changes, describe_proposal, parse_proposal
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SPECS = ["web-service.json", "node-persistent-storage.json", "with-secret.json"]
@@ -90,3 +91,16 @@ def test_refused_by_policy_example_is_a_valid_spec_that_the_example_policy_refus
         "configuration.replicas",
         "configuration.customSpecs.cpu",
     } <= fields
+
+
+def test_the_update_and_close_examples_change_the_web_service_example() -> None:
+    web = parse_spec((EXAMPLES / "web-service.json").read_bytes())
+    update = parse_proposal((EXAMPLES / "update-web-service.json").read_bytes())
+    close = parse_proposal((EXAMPLES / "close-web-service.json").read_bytes())
+    assert describe_proposal(update, web) == (
+        "update the instance of proposal 1: tag 1.27 \u2192 1.28, replicas 2 \u2192 3"
+    )
+    assert (
+        load_policy(EXAMPLES / "policy.yaml").violations(apply_changes(web, update.changes)) == []
+    )
+    assert describe_proposal(close) == "close the instance of proposal 1"
