@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from services.spec.proposal import canonical_proposal_json, parse_proposal
 from tests.webapp.conftest import confirmed, connect, screenshot
-from tests.webapp.stack import DaoStack, example_spec
+from tests.webapp.stack import EXAMPLES, DaoStack, example_spec
 
 FOR = 1
 WARNING = (
@@ -56,6 +56,11 @@ def vote_and_execute(stack: DaoStack, page: Page, proposal_id: int) -> None:
     expect(page.get_by_test_id(f"proposal-{proposal_id}-state")).to_have_text("Executed")
 
 
+def example_envelope(name: str, target: int) -> dict[str, object]:
+    """An update or close of the examples, aimed at proposal `target`."""
+    return {**json.loads((EXAMPLES / name).read_text()), "target": target}
+
+
 def fill(page: Page, envelope: dict[str, object] | str) -> None:
     text = envelope if isinstance(envelope, str) else json.dumps(envelope, indent=2)
     page.get_by_test_id("create-spec-input").fill(text)
@@ -65,8 +70,8 @@ def test_a_member_updates_then_closes_a_deployed_instance(stack, open_app, deplo
     alice = open_app(stack.alice, path="/#/new")
     connect(alice)
 
-    # The update, as a diff against the instance as voted.
-    update = {"action": "update", "target": deployed, "changes": {"tag": "1.28", "replicas": 3}}
+    # The update of the examples (tag 1.28, 3 replicas), as a diff against the instance as voted.
+    update = example_envelope("update-web-service.json", deployed)
     fill(alice, update)
     means = f"update the instance of proposal {deployed}: tag 1.27 → 1.28, replicas 2 → 3"
     expect(alice.get_by_test_id("create-means")).to_have_text(means)
@@ -106,7 +111,7 @@ def test_a_member_updates_then_closes_a_deployed_instance(stack, open_app, deplo
         f"updated by proposal {update_id}"
     )
     alice.get_by_role("link", name="New proposal").click()
-    close = {"action": "close", "target": deployed}
+    close = example_envelope("close-web-service.json", deployed)
     fill(alice, close)
     expect(alice.get_by_test_id("create-means")).to_have_text(
         f"close the instance of proposal {deployed}"
