@@ -24,6 +24,7 @@ ARTIFACTS = ROOT / "test-artifacts" / "webapp"
 WALLET_SCRIPT = (Path(__file__).parent / "test_wallet.js").read_text()
 ANVIL_CHAIN_ID = "0x539"  # 1337
 VIEWPORT = {"width": 1280, "height": 900}
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def wallet_script(
@@ -63,6 +64,17 @@ def connect(page: Page) -> None:
 def confirmed(page: Page) -> None:
     """Wait for the page's transaction to be confirmed."""
     expect(page.get_by_test_id("tx-status")).to_contain_text("confirmed in block")
+
+
+def serious_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical accessibility violations in the page as it is now."""
+    page.evaluate(AXE.read_text())
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 @ape.fixture(scope="session", chain_isolation=False)

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from services.spec.proposal import canonical_proposal_json, parse_proposal
-from tests.webapp.conftest import confirmed, connect, screenshot
+from tests.webapp.conftest import confirmed, connect, screenshot, serious_violations
 from tests.webapp.stack import EXAMPLES, DaoStack, example_spec
 
 FOR = 1
@@ -92,6 +92,7 @@ def test_a_member_updates_then_closes_a_deployed_instance(stack, open_app, deplo
     expect(alice.get_by_test_id("spec-rules-check")).to_contain_text(
         f"a valid update of the instance of proposal {deployed}"
     )
+    assert not serious_violations(alice)
     vote_and_execute(stack, alice, update_id)
     # Executed, it still means what was voted: the diff against the instance before it.
     expect(alice.get_by_test_id(f"proposal-{update_id}-means")).to_have_text(means)
@@ -100,6 +101,9 @@ def test_a_member_updates_then_closes_a_deployed_instance(stack, open_app, deplo
     # The list says what each vote meant; the deploy's row what became of its instance.
     alice.get_by_role("link", name="Proposals", exact=True).click()
     expect(alice.get_by_test_id(f"proposal-{update_id}-means")).to_have_text(means)
+    expect(alice.get_by_test_id(f"proposal-{update_id}-target")).to_have_text(
+        f"instance of proposal {deployed}: deployed by proposal {deployed}"
+    )
     expect(alice.get_by_test_id(f"proposal-{deployed}-instance")).to_have_text(
         f"instance of proposal {deployed}: deployed by proposal {deployed}; "
         f"updated by proposal {update_id}"
@@ -136,6 +140,7 @@ def test_a_member_updates_then_closes_a_deployed_instance(stack, open_app, deplo
     )
     expect(alice.get_by_test_id("create-target")).to_contain_text(f"closed by proposal {close_id}")
     expect(alice.get_by_test_id("create-warning")).to_have_text(WARNING)
+    assert not serious_violations(alice)
 
 
 def test_bad_envelopes_show_field_errors_and_cannot_be_submitted(stack, open_app, deployed):

@@ -128,8 +128,9 @@ function voters(p: ProposalRecord): string {
  * what became of the instance it deployed. */
 function instanceLine(p: ProposalRecord, events: readonly DeployRecord[]): HTMLElement | null {
   const reading = readOnChain(p, events);
-  const state = reading?.target ?? reading?.instance;
-  return state ? votedStateLine(state, `proposal-${p.id}-instance`, "row-meta") : null;
+  if (reading?.target) return votedStateLine(reading.target, `proposal-${p.id}-target`, "row-meta");
+  if (reading?.instance) return votedStateLine(reading.instance, `proposal-${p.id}-instance`, "row-meta");
+  return null;
 }
 
 function proposalRow(p: ProposalRecord, now: bigint, deployment: Deployment | undefined, events: readonly DeployRecord[]): HTMLElement {
