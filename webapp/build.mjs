@@ -2,9 +2,10 @@
 //
 //   node webapp/build.mjs            (make runs it after `python -m services.webapp.build_data`)
 //
-// 1. generated/spec-validator.js: the spec's JSON Schema (exported from the pydantic model)
-//    compiled by ajv into a standalone module, so the page never compiles code at run time
-//    (the Content-Security-Policy has no 'unsafe-eval').
+// 1. generated/spec-validator.js: the JSON Schemas of a spec and of the update and close envelopes
+//    (exported from the pydantic models) compiled by ajv into one standalone module with a named
+//    export each (spec, update, close), so the page never compiles code at run time (the
+//    Content-Security-Policy has no 'unsafe-eval').
 // 2. generated/contracts.ts: the ABIs of SpheronDevsDAO and SpheronDevsNFT from Ape's compiled
 //    build (.build/__local__.json), `as const` so viem types every call.
 // 3. dist/app.js: src/main.ts bundled and minified by esbuild; dist/index.html and dist/app.css
@@ -33,20 +34,30 @@ function writeIfChanged(path, text) {
 }
 
 function specValidator() {
-  const { schema } = JSON.parse(readFileSync(join(generated, "spec-rules.json"), "utf8"));
+  const rules = JSON.parse(readFileSync(join(generated, "spec-rules.json"), "utf8"));
   const ajv = new Ajv2020.default({
     allErrors: true,
     strict: true,
     strictTypes: false, // rule entries in allOf carry a pattern or enum without repeating "type"
+    strictRequired: false, // a rule refusing keys names keys that are deliberately not properties
     code: { source: true, esm: true },
   });
-  ajv.addKeyword({ keyword: "x-error", schemaType: "string" }); // a rule's message (annotation)
-  const code = standaloneCode.default(ajv, ajv.compile(schema));
+  // Annotations (see services/spec/schema_rules.py and services/webapp/build_data.py): a rule's
+  // message, when an object rule is checked, and bounds a double cannot hold, as text.
+  for (const keyword of ["x-error", "x-when", "x-exact-maximum", "x-exact-minimum"]) {
+    ajv.addKeyword({ keyword, schemaType: "string" });
+  }
+  // One schema: the parts the models share ($defs) compile once, whichever model uses them.
+  ajv.addSchema({ ...rules.schema, $id: "proposal" });
+  const exports = Object.fromEntries(Object.entries(rules.models).map(([name, ref]) => [name, `proposal${ref}`]));
+  const code = standaloneCode.default(ajv, exports);
   writeIfChanged(join(generated, "spec-validator.js"), code + "\n");
   writeIfChanged(
     join(generated, "spec-validator.d.ts"),
     'import type { ValidateFunction } from "ajv";\n' +
-      "declare const validate: ValidateFunction;\nexport default validate;\n",
+      Object.keys(rules.models)
+        .map((name) => `export declare const ${name}: ValidateFunction;\n`)
+        .join(""),
   );
 }
 

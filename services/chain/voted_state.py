@@ -7,6 +7,7 @@ target that cannot be changed; the bot keeps the same state in its ledger from t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -46,21 +47,31 @@ class VotedState:
 
 def voted_state(dao: ContractInstance, target: int, *, before: int | None = None) -> VotedState:
     """Replay the DAO's `DeployEvent`s (from its deployment block) for the instance of `target`;
-    with `before`, stop at the execution of that proposal (the state its vote was about).
+    with `before`, stop at the execution of that proposal (the state its vote was about)."""
+    from ape import chain
+
+    head = int(chain.blocks.head.number)
+    logs = dao.DeployEvent.range(int(dao.deploymentBlock()), head + 1)
+    events = ((int(log.proposalId), str(log.spheronInstanceJson)) for log in logs)
+    return replay(events, target, before=before)
+
+
+def replay(
+    events: Iterable[tuple[int, str]], target: int, *, before: int | None = None
+) -> VotedState:
+    """The voted state of `target`'s instance from `(proposal id, JSON)` of each `DeployEvent`, in
+    execution order; with `before`, stop at that proposal's event. (The web app replays the same
+    events in the browser; tests/webapp/test_agreement.py proves both agree.)
 
     Events whose JSON is not a valid proposal are skipped, as the bot rejects them; updates after
     a close, or whose result breaks the spec rules, are skipped too (the bot rejects them).
     """
-    from ape import chain
-
     state = VotedState(target=target)
-    head = int(chain.blocks.head.number)
-    for log in dao.DeployEvent.range(int(dao.deploymentBlock()), head + 1):
-        proposal_id = int(log.proposalId)
+    for proposal_id, spec_json in events:
         if proposal_id == before:
             break
         try:
-            proposal = parse_proposal(str(log.spheronInstanceJson), max_bytes=MAX_DAO_SPEC_BYTES)
+            proposal = parse_proposal(spec_json, max_bytes=MAX_DAO_SPEC_BYTES)
         except SpecError:
             continue
         if proposal_id == target:

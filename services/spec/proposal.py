@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from services.common.formatting import format_number
 from services.spec.model import (
@@ -46,7 +46,7 @@ from services.spec.model import (
     load_document,
     spec_summary,
 )
-from services.spec.schema_rules import rule_error
+from services.spec.schema_rules import KeysRefused, NotBoth, ObjectRules, SomethingGiven
 
 ACTIONS = ("update", "close")
 #: What an update may not change: the instance would have to be created again.
@@ -54,6 +54,21 @@ FIXED_FIELDS = ("image", "region", "ports", "storage", "persistentStorage", "clu
 _MAX_UINT256 = 2**256 - 1
 
 ProposalId = Annotated[int, Field(ge=1, le=_MAX_UINT256)]
+
+CHANGES_RULES = ObjectRules(
+    KeysRefused(
+        FIXED_FIELDS,
+        "{keys} cannot change in place on Spheron; redeploy instead (propose a new deployment, "
+        "then close this one)",
+    ),
+    SomethingGiven("an update must change something"),
+    NotBoth(
+        "customSpecs",
+        "machineImageId",
+        "machineImageId and customSpecs cannot be used together; give one",
+    ),
+)
+"""What :class:`Changes` checks on itself as a whole; its JSON Schema carries the same rules."""
 
 
 class Changes(_Strict):
@@ -71,25 +86,17 @@ class Changes(_Strict):
     replicas: Annotated[int, Field(ge=1, le=MAX_REPLICAS)] | None = None
     healthCheckConfig: HealthCheckConfig | None = None
 
+    model_config = ConfigDict(json_schema_extra=CHANGES_RULES.write_schema)
+
     @model_validator(mode="before")
     @classmethod
     def _fixed_fields_need_a_redeploy(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            fixed = [name for name in FIXED_FIELDS if name in data]
-            if fixed:
-                names = ", ".join(fixed)
-                raise rule_error(
-                    f"{names} cannot change in place on Spheron; redeploy instead (propose a new "
-                    "deployment, then close this one)"
-                )
+        CHANGES_RULES.check_before(data)
         return data
 
     @model_validator(mode="after")
     def _something_and_one_size(self) -> Changes:
-        if not self.model_fields_set:
-            raise rule_error("an update must change something")
-        if self.customSpecs is not None and self.machineImageId is not None:
-            raise rule_error("machineImageId and customSpecs cannot be used together; give one")
+        CHANGES_RULES.check_after(self.model_fields_set, dict(self))
         return self
 
 

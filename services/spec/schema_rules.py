@@ -16,6 +16,12 @@ the same way: no ``.`` (it differs on line terminators; use ``[\\d\\D]`` for "an
 ``\\s``/``\\w``, no inline flags, no named groups, no ``$`` (``fullmatch`` here, ``^(?:...)$``
 there). In a message, ``{value}`` stands for the offending value (quoted if a string) and ``{1}``,
 ``{2}``… for the pattern's groups (quoted).
+
+A model's rules on itself as a whole (:class:`ObjectRules`) are data too, entries of the object's
+``allOf`` with ``"x-when"``: ``"before"`` rules are checked on the raw object first, and when one is
+broken it is the only problem reported for the object and everything in it; ``"after"`` rules are
+checked only once every field of the object is valid, and the first broken one is reported at the
+object's path. In their messages ``{keys}`` stands for the offending keys, joined by ``, ``.
 """
 
 from __future__ import annotations
@@ -37,6 +43,10 @@ RULE_ERROR = "spec_rule"
 
 ERROR_KEYWORD = "x-error"
 """JSON Schema keyword carrying a rule's message (an annotation ajv is told to accept)."""
+
+WHEN_KEYWORD = "x-when"
+"""JSON Schema keyword saying when an object rule is checked: ``"before"`` or ``"after"`` the
+object's fields (an annotation, like ``x-error``)."""
 
 _PLACEHOLDER_RE = re.compile(r"\{(value|[1-9])\}")
 
@@ -144,3 +154,88 @@ class NumberChoice(_SchemaRule):
 
     def json_rules(self) -> list[dict[str, Any]]:
         return [{"enum": list(self.choices), ERROR_KEYWORD: self.message}]
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules on an object as a whole
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeysRefused:
+    """Checked before the fields: none of ``names`` may be given (``{keys}``: those given, in the
+    order of ``names``)."""
+
+    names: tuple[str, ...]
+    message: str
+    when = "before"
+
+    def broken_by(self, data: dict[str, Any]) -> str | None:
+        given = [name for name in self.names if name in data]
+        return self.message.replace("{keys}", ", ".join(given)) if given else None
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"not": {"anyOf": [{"required": [name]} for name in self.names]}}
+
+
+@dataclass(frozen=True)
+class SomethingGiven:
+    """Checked after the fields: at least one field is given (``null`` counts: it is given)."""
+
+    message: str
+    when = "after"
+
+    def broken_by(self, given: set[str], values: dict[str, Any]) -> str | None:
+        return None if given else self.message
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"minProperties": 1}
+
+
+@dataclass(frozen=True)
+class NotBoth:
+    """Checked after the fields: ``first`` and ``second`` are not both given with a value."""
+
+    first: str
+    second: str
+    message: str
+    when = "after"
+
+    def broken_by(self, given: set[str], values: dict[str, Any]) -> str | None:
+        both = values.get(self.first) is not None and values.get(self.second) is not None
+        return self.message if both else None
+
+    def json_schema(self) -> dict[str, Any]:
+        not_null = {"not": {"type": "null"}}
+        names = [self.first, self.second]
+        return {"not": {"required": names, "properties": dict.fromkeys(names, not_null)}}
+
+
+ObjectRule = KeysRefused | SomethingGiven | NotBoth
+
+
+class ObjectRules:
+    """A model's rules on itself, in order. Its validators call :meth:`check_before` (mode
+    "before") and :meth:`check_after` (mode "after"); ``model_config``'s ``json_schema_extra``
+    set to :meth:`write_schema` puts the same rules in its JSON Schema."""
+
+    def __init__(self, *rules: ObjectRule) -> None:
+        self.rules = rules
+
+    def check_before(self, data: Any) -> None:
+        if isinstance(data, dict):
+            for rule in self.rules:
+                if isinstance(rule, KeysRefused) and (message := rule.broken_by(data)):
+                    raise rule_error(message)
+
+    def check_after(self, given: set[str], values: dict[str, Any]) -> None:
+        for rule in self.rules:
+            if not isinstance(rule, KeysRefused) and (message := rule.broken_by(given, values)):
+                raise rule_error(message)
+
+    def write_schema(self, schema: dict[str, Any], model: Any = None) -> None:
+        entries = schema.setdefault("allOf", [])
+        for rule in self.rules:
+            entries.append(
+                rule.json_schema() | {ERROR_KEYWORD: rule.message, WHEN_KEYWORD: rule.when}
+            )

@@ -1,7 +1,10 @@
 """``python -m services.webapp.build_data OUT_DIR``: the data the web app's build takes from Python.
 
-- ``spec-rules.json``: the JSON Schema of :class:`services.spec.InstanceSpec` (its rules, with the
-  message of each, see :mod:`services.spec.schema_rules`) and the limits applied outside the schema.
+- ``spec-rules.json``: the JSON Schemas of what a proposal carries, a deployment
+  (:class:`services.spec.InstanceSpec`) and the update and close envelopes of
+  :mod:`services.spec.proposal` (their rules, with the message of each, see
+  :mod:`services.spec.schema_rules`), as ``$defs`` of one schema with a ``$ref`` to each under
+  ``models``, and the limits applied outside the schemas.
 - ``revert-messages.json``: :func:`services.cli.error_catalogue.catalogue`, the words of every
   revert.
 
@@ -17,19 +20,63 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic.json_schema import models_json_schema
+
 from services.cli.error_catalogue import catalogue
-from services.spec.model import MAX_JSON_DEPTH, MAX_SPEC_BYTES, SECRET_ENV_PREFIX, InstanceSpec
+from services.spec.model import (
+    MAX_DAO_SPEC_BYTES,
+    MAX_JSON_DEPTH,
+    MAX_SPEC_BYTES,
+    SECRET_ENV_PREFIX,
+    InstanceSpec,
+)
+from services.spec.proposal import CloseProposal, UpdateProposal
 
 SPEC_RULES_FILE = "spec-rules.json"
 REVERT_MESSAGES_FILE = "revert-messages.json"
+EXACT_BOUND_KEYWORDS = {"maximum": "x-exact-maximum", "minimum": "x-exact-minimum"}
+"""JavaScript reads every JSON number as a double: a bound it cannot hold exactly (a proposal id
+goes up to 2**256 - 1) also travels as text under these keywords, for an exact comparison."""
+_LARGEST_EXACT_DOUBLE_INTEGER = 2**53
+
+
+def _add_exact_bounds(node: Any) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _add_exact_bounds(item)
+    elif isinstance(node, dict):
+        for keyword, exact in EXACT_BOUND_KEYWORDS.items():
+            bound = node.get(keyword)
+            if isinstance(bound, int) and abs(bound) > _LARGEST_EXACT_DOUBLE_INTEGER:
+                node[exact] = str(bound)
+        for value in list(node.values()):
+            _add_exact_bounds(value)
+
+
+PROPOSAL_MODELS: dict[str, type[Any]] = {
+    "spec": InstanceSpec,
+    "update": UpdateProposal,
+    "close": CloseProposal,
+}
+"""What a proposal may carry, by the name the web app's validator module exports for each."""
 
 
 def spec_rules() -> dict[str, Any]:
-    """The spec's JSON Schema plus the limits checked on the text before the schema applies."""
+    """The JSON Schemas of a deployment (a bare spec) and of the update and close envelopes, as
+    one schema whose ``$defs`` they share (so the build compiles each shared part once), plus the
+    limits checked on the text before a schema applies."""
+    refs, schema = models_json_schema(
+        [(model, "validation") for model in PROPOSAL_MODELS.values()], by_alias=True
+    )
+    _add_exact_bounds(schema)
     return {
-        "schema": InstanceSpec.model_json_schema(by_alias=True, mode="validation"),
+        "schema": schema,
+        "models": {
+            name: refs[(model, "validation")]["$ref"] for name, model in PROPOSAL_MODELS.items()
+        },
         "limits": {
             "maxSpecBytes": MAX_SPEC_BYTES,
+            "maxDaoSpecBytes": MAX_DAO_SPEC_BYTES,
             "maxJsonDepth": MAX_JSON_DEPTH,
             "secretEnvPrefix": SECRET_ENV_PREFIX,
         },

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import ape
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from testbed.browser import launch_chromium
 from tests.webapp.stack import DaoStack, dao_stack
@@ -24,6 +24,7 @@ ARTIFACTS = ROOT / "test-artifacts" / "webapp"
 WALLET_SCRIPT = (Path(__file__).parent / "test_wallet.js").read_text()
 ANVIL_CHAIN_ID = "0x539"  # 1337
 VIEWPORT = {"width": 1280, "height": 900}
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def wallet_script(
@@ -52,6 +53,28 @@ def screenshot(page: Page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def connect(page: Page) -> None:
+    """Connect the page's test wallet."""
+    page.get_by_test_id("connect").click()
+    expect(page.get_by_test_id("account")).to_be_visible()
+
+
+def confirmed(page: Page) -> None:
+    """Wait for the page's transaction to be confirmed."""
+    expect(page.get_by_test_id("tx-status")).to_contain_text("confirmed in block")
+
+
+def serious_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical accessibility violations in the page as it is now."""
+    page.evaluate(AXE.read_text())
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 @ape.fixture(scope="session", chain_isolation=False)

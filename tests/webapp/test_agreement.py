@@ -1,6 +1,9 @@
 """The browser and Python agree: the web app's spec checks (ajv on the schema exported from the
 pydantic model, plus the rules JSON Schema cannot express), canonical form, spec hash, summary and
-revert messages, run in node, against services.spec and services.cli.error_catalogue.
+revert messages, run in node, against services.spec and services.cli.error_catalogue; and for
+update and close envelopes, their checks, canonical form and hash, what a vote means against the
+instance as voted (the diff, or why the update cannot apply), and the voted state replayed from
+DeployEvents (services.chain.voted_state.replay).
 
 The spec corpus: every example, every case of the Python rule tables in tests/spec/test_model.py
 (reused, not copied), texts that are not JSON the rules accept, cases for the rules outside JSON
@@ -21,14 +24,25 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tests.spec.test_model as spec_tests
+from services.chain.voted_state import replay
 from services.cli.error_catalogue import RevertContext, describe_custom_error
 from services.spec.model import (
     MAX_SPEC_BYTES,
+    InstanceSpec,
     SpecError,
     canonical_json,
     parse_spec,
     spec_hash,
     spec_summary,
+)
+from services.spec.proposal import (
+    FIXED_FIELDS,
+    UpdateProposal,
+    apply_changes,
+    canonical_proposal_json,
+    describe_proposal,
+    kind_of,
+    parse_proposal,
 )
 from tests.webapp.node_bundle import ROOT, NodeScript
 
@@ -42,14 +56,15 @@ def browser_side(tmp_path_factory: pytest.TempPathFactory) -> NodeScript:
     return NodeScript(entry, tmp_path_factory.mktemp("agreement"))
 
 
+def as_problems(error: SpecError) -> list[dict[str, str]]:
+    return [dict(zip(("path", "message"), e.split(": ", 1), strict=True)) for e in error.errors]
+
+
 def python_check(text: str, max_bytes: int) -> dict[str, Any]:
     try:
         spec = parse_spec(text, max_bytes=max_bytes)
     except SpecError as error:
-        problems = [
-            dict(zip(("path", "message"), e.split(": ", 1), strict=True)) for e in error.errors
-        ]
-        return {"ok": False, "problems": problems}
+        return {"ok": False, "problems": as_problems(error)}
     canonical = canonical_json(spec)
     return {
         "ok": True,
@@ -70,13 +85,19 @@ def check_agreement(browser_side: NodeScript, texts: list[str], max_bytes: int =
         if python["ok"]:
             assert browser == python, where
             continue
-        expected = sorted((p["path"], p["message"]) for p in python["problems"])
-        got = sorted((p["path"], p["message"]) for p in browser["problems"])
-        if len(expected) == 1 and PYTHON_JSON_SYNTAX.match(expected[0][1]):
-            assert [path for path, _ in got] == ["spec"], where
-            assert got[0][1].startswith("invalid JSON: "), where
-        else:
-            assert got == expected, where
+        assert_same_problems(python["problems"], browser["problems"], where)
+
+
+def assert_same_problems(python: list[dict[str, str]], browser: list[dict[str, str]], where: str):
+    """The same (path, message) pairs; for a JSON syntax error, the browser's wording of the same
+    problem at the same path."""
+    expected = sorted((p["path"], p["message"]) for p in python)
+    got = sorted((p["path"], p["message"]) for p in browser)
+    if len(expected) == 1 and PYTHON_JSON_SYNTAX.match(expected[0][1]):
+        assert [path for path, _ in got] == ["spec"], where
+        assert got[0][1].startswith("invalid JSON: "), where
+    else:
+        assert got == expected, where
 
 
 def parametrized(test: Any) -> list[tuple[Any, ...]]:
@@ -87,8 +108,12 @@ def parametrized(test: Any) -> list[tuple[Any, ...]]:
 
 def test_every_example_is_accepted_alike_with_the_same_canonical_form_and_hash(browser_side):
     texts = [path.read_text(encoding="utf-8") for path in EXAMPLES]
-    assert len(texts) >= 4
-    check_agreement(browser_side, texts)
+    specs = [text for text in texts if '"action"' not in text]
+    assert len(specs) >= 4
+    check_agreement(browser_side, specs)
+    answers = check_proposals_agree(browser_side, texts, [WEB, None])
+    assert all(answer["ok"] for answer in answers)
+    assert {answer["kind"] for answer in answers} == {"deploy", "update", "close"}
 
 
 def test_every_case_of_the_python_rule_tables_is_refused_alike(browser_side):
@@ -241,6 +266,315 @@ def test_random_valid_specs_get_the_same_canonical_form_and_hash(
         json.dumps(spec_tests._reorder(doc), indent=indent, ensure_ascii=ascii_only) for doc in docs
     ]
     check_agreement(browser_side, texts, max_bytes=1 << 20)
+
+
+# ---- update and close envelopes ----------------------------------------------------------------
+
+SCRIPT = "<script>alert(1)</script>"
+IMG = '<img src=x onerror="alert(1)">'
+JS_URL = "javascript:alert(1)"
+WEB = (EXAMPLES[0].parent / "web-service.json").read_text()
+DEPLOYED_SPECS = [
+    WEB,
+    (EXAMPLES[0].parent / "with-secret.json").read_text(),
+    (EXAMPLES[0].parent / "node-persistent-storage.json").read_text(),
+    json.dumps(spec_tests.base_spec()),
+    _doc_text(configuration__customSpecs=None, configuration__machineImageId="emu-2cpu-4gi"),
+]
+
+
+def python_proposal(text: str, max_bytes: int, deployed: str | None) -> dict[str, Any]:
+    """What Python says of a proposal's text and, against `deployed`, of its meaning."""
+    try:
+        proposal = parse_proposal(text, max_bytes=max_bytes)
+    except SpecError as error:
+        return {"ok": False, "problems": as_problems(error)}
+    canonical = canonical_proposal_json(proposal)
+    spec = None if deployed is None else parse_spec(deployed)
+    try:
+        meaning_text = describe_proposal(proposal, spec)
+    except SpecError as error:
+        meaning: dict[str, Any] = {"ok": False, "errors": sorted(error.errors)}
+    else:
+        after = None
+        if isinstance(proposal, InstanceSpec):
+            after = canonical_json(proposal)
+        elif isinstance(proposal, UpdateProposal) and spec is not None:
+            after = canonical_json(apply_changes(spec, proposal.changes))
+        meaning = {"ok": True, "text": meaning_text, "after": after}
+    return {
+        "ok": True,
+        "kind": kind_of(proposal),
+        "canonical": canonical,
+        "hash": "0x" + spec_hash(canonical).hex(),
+        "meaning": meaning,
+    }
+
+
+def check_proposals_agree(
+    browser_side: NodeScript,
+    texts: list[str],
+    deployed: list[str | None],
+    max_bytes: int = MAX_SPEC_BYTES,
+) -> list[dict[str, Any]]:
+    """Every text against every deployed spec (None: no target spec): the same verdict, problems,
+    canonical form, hash and meaning. Python's answers, for tests that look closer."""
+    cases = [(text, spec) for text in texts for spec in deployed]
+    answers = browser_side.run(
+        {"proposals": [{"text": t, "maxBytes": max_bytes, "deployed": d} for t, d in cases]}
+    )["proposals"]
+    pythons = []
+    for (text, spec), browser in zip(cases, answers, strict=True):
+        python = python_proposal(text, max_bytes, spec)
+        where = f"proposal {text[:300]!r} against {(spec or 'no spec')[:80]!r}"
+        assert browser["ok"] == python["ok"], f"{where}\npython: {python}\nbrowser: {browser}"
+        if python["ok"]:
+            assert browser == python, where
+        else:
+            assert_same_problems(python["problems"], browser["problems"], where)
+        pythons.append(python)
+    return pythons
+
+
+def envelope(action: object = "update", **fields: object) -> str:
+    return json.dumps({"action": action, **fields})
+
+
+def update(target: object = 1, **changes: object) -> str:
+    return envelope("update", target=target, changes=changes)
+
+
+VALID_UPDATES = [
+    update(tag="1.28", replicas=3),
+    update(tag="1.27"),
+    update(replicas=1),
+    update(environmentVariables=[]),
+    update(environmentVariables=[{"key": "A", "value": "1"}, {"key": "MODE", "value": "dev"}]),
+    update(
+        environmentVariables=[{"key": "NGINX_ENTRYPOINT_QUIET_LOGS", "value": "0"}],
+        secretEnvironmentVariables=[{"key": "TOKEN_FILE", "value": "${secret:TOKEN}"}],
+    ),
+    update(secretEnvironmentVariables=[]),
+    update(commands=["nginx", "-g", "daemon off;"], args=[]),
+    update(commands=["é", "\u2028", "\x7f", "😀", SCRIPT], args=[IMG, JS_URL, 'a"b\\c']),
+    update(customSpecs={"cpu": 0.5, "memory": 32}),
+    update(customSpecs={"cpu": 2.0, "memory": 4e0}),
+    update(machineImageId="emu-2cpu-4gi"),
+    update(machineImageId=None),
+    update(customSpecs=None),
+    update(customSpecs=None, machineImageId="m-1"),
+    update(customSpecs={"cpu": 1, "memory": 1}, machineImageId=None),
+    update(healthCheckConfig={"path": "/ready", "port": 80}),
+    update(healthCheckConfig={"path": "/<b>", "port": 5432}),
+    update(healthCheckConfig=None),
+    update(tag=None),
+    update(replicas=None),
+    update(environmentVariables=None),
+    update(commands=None, args=None),
+    update(environmentVariables=[{"key": "A", "value": "1"}, {"key": "A", "value": "2"}]),
+    update(
+        environmentVariables=[{"key": "X", "value": "1"}],
+        secretEnvironmentVariables=[{"key": "X", "value": "${secret:X}"}],
+    ),
+    update(target=2**256 - 1, tag="v2"),
+    update(target=7, replicas=20),
+    '{"changes": {"replicas": 3, "tag": "1.28"}, "target": 1, "action": "update"}',
+    '{\n  "action": "update",\n  "target": 12345678901234567890123,\n  "changes": {"tag": "x"}\n}',
+]
+VALID_CLOSES = [
+    envelope("close", target=1),
+    envelope("close", target=2**256 - 1),
+    '{"target":9007199254740993,"action":"close"}',
+]
+BAD_ENVELOPES = [
+    # what cannot change in place, alone, together, and hiding other problems
+    *(update(**{field: "x"}) for field in FIXED_FIELDS),
+    update(type="demand", image="nginx", region=5, tag="1.28"),
+    update(ports=[], bogus=1, tag="bad tag", replicas=2.0),
+    envelope("update", target=0, changes={"storage": 30}),
+    # nothing to change, or changes that are not an object
+    update(),
+    envelope("update", target=1, changes=None),
+    envelope("update", target=1, changes=[]),
+    envelope("update", target=1, changes="tag"),
+    envelope("update", target=1),
+    # bad targets
+    *(
+        update(target, tag="v")
+        for target in (0, -1, "1", True, None, [1], {"id": 1}, 2**256, 10**80, -(10**40))
+    ),
+    '{"action":"update","target":1.0,"changes":{"tag":"v"}}',
+    '{"action":"update","target":1e0,"changes":{"tag":"v"}}',
+    '{"action":"close","target":1.5}',
+    '{"action":"close","target":-0}',
+    envelope("close"),
+    envelope("close", target=1, changes={"tag": "x"}),
+    envelope("update", target=1, changes={"tag": "v"}, note="hi"),
+    # unknown actions, quoted as Python's json.dumps writes them
+    *(
+        envelope(action, target=1)
+        for action in (
+            "delete",
+            "",
+            "Update",
+            5,
+            None,
+            True,
+            [1, "é"],
+            {"b": 1, "1": 2},
+            "é" * 70,
+            "\u2028" + SCRIPT,
+            "\x7f\x1f",
+            "😀",
+        )
+    ),
+    '{"action": 1.0, "target": 1}',
+    '{"action": 1e20, "target": 1}',
+    '{"action": -0.0, "target": 1}',
+    '{"action": 123456789012345678901234567890, "target": 1}',
+    '{"action": {"2": [1.5e-7, {"a": null}], "x": "\\ud83d\\ude00"}, "target": 1}',
+    # the fields' own rules, at their paths
+    update(tag="bad tag"),
+    update(tag="é" * 70),
+    update(replicas=21),
+    update(replicas=0),
+    '{"action":"update","target":1,"changes":{"replicas":3.0}}',
+    '{"action":"update","target":1,"changes":{"healthCheckConfig":{"path":"/","port":80.0}}}',
+    update(environmentVariables=[{"key": "DB_PASSWORD", "value": "hunter2"}]),
+    update(environmentVariables=[{"key": "1A", "value": "x\x00"}]),
+    update(secretEnvironmentVariables=[{"key": "X", "value": "plaintext"}]),
+    update(secretEnvironmentVariables=[{"key": "X", "value": 12.5}]),
+    update(secretEnvironmentVariables="hunter2"),
+    update(customSpecs={"cpu": 3, "memory": 4}),
+    update(customSpecs={"cpu": 1, "memory": 1}, machineImageId="m"),
+    update(customSpecs={"cpu": 1, "memory": 1}, machineImageId="bad id"),
+    update(customSpecs={"cpu": 3, "memory": 1}, machineImageId="m"),
+    update(machineImageId=""),
+    update(healthCheckConfig={"path": "no-slash", "port": 0}),
+    update(healthCheckConfig={"path": "/"}),
+    update(commands=["a"] * 33),
+    update(args=[5, None, "x" * 1025]),
+    update(tag=IMG, commands=[SCRIPT, 1]),
+    # texts that are not an acceptable envelope
+    '{"action":"update","action":"close","target":1}',
+    '{"action":"update","target":1,"changes":{"tag":"a","tag":"b"}}',
+    '{"action":"close","target":1',
+    '["action", "close"]',
+]
+
+
+def test_valid_envelopes_mean_the_same_against_every_deployed_spec(browser_side):
+    answers = check_proposals_agree(
+        browser_side, VALID_UPDATES + VALID_CLOSES, [*DEPLOYED_SPECS, None]
+    )
+    assert all(answer["ok"] for answer in answers)
+    meanings = {answer["meaning"].get("text") for answer in answers}
+    assert "update the instance of proposal 1: tag 1.27 → 1.28, replicas 2 → 3" in meanings
+    assert "close the instance of proposal 1" in meanings
+    refused = [answer["meaning"]["errors"] for answer in answers if not answer["meaning"]["ok"]]
+    assert any("updated spec: healthCheckConfig.port" in line for e in refused for line in e)
+    assert any(line.startswith("updated spec: configuration:") for e in refused for line in e)
+
+
+def test_bad_envelopes_are_refused_alike_with_the_same_paths_and_messages(browser_side):
+    answers = check_proposals_agree(browser_side, BAD_ENVELOPES, [WEB])
+    assert not any(answer["ok"] for answer in answers)
+    lines = [f"{p['path']}: {p['message']}" for a in answers for p in a["problems"]]
+    for field in FIXED_FIELDS:
+        assert any(line.startswith(f"changes: {field} cannot change in place") for line in lines)
+    assert "changes: an update must change something" in lines
+
+
+def test_the_redeploy_and_change_something_rules_come_from_the_exported_schema(browser_side):
+    """The browser has no copy of these messages: they travel in the update envelope's schema."""
+    from services.webapp.build_data import spec_rules
+
+    changes = spec_rules()["schema"]["$defs"]["Changes"]
+    messages = [entry["x-error"] for entry in changes["allOf"]]
+    assert messages[0].startswith("{keys} cannot change in place on Spheron; redeploy instead")
+    assert "an update must change something" in messages
+    bundle = (ROOT / "webapp" / "src").rglob("*.ts")
+    sources = "".join(path.read_text() for path in bundle)
+    assert "cannot change in place" not in sources and "must change something" not in sources
+
+
+def test_envelope_size_limits_count_utf8_bytes_alike(browser_side):
+    text = update(commands=["é" * 300] * 3)
+    size = len(text.encode("utf-8"))
+    for limit in (size - 1, size, len(canonical_proposal_json(parse_proposal(text))) - 1):
+        check_proposals_agree(browser_side, [text, text + " "], [WEB], max_bytes=limit)
+
+
+def _history(*events: tuple[int, object]) -> list[tuple[int, str]]:
+    return [(pid, doc if isinstance(doc, str) else json.dumps(doc)) for pid, doc in events]
+
+
+def test_the_voted_state_of_an_instance_is_replayed_alike(browser_side):
+    deploy = json.loads(WEB)
+    other = spec_tests.base_spec()
+    histories = [
+        _history(
+            (2, {"action": "update", "target": 1, "changes": {"tag": "early"}}),
+            (1, deploy),
+            (3, {"action": "update", "target": 1, "changes": {"tag": "1.28", "replicas": 3}}),
+            (4, other),
+            (5, "not json <script>"),
+            (6, {"action": "update", "target": 1, "changes": {"image": "x"}}),
+            (7, {"action": "update", "target": 1, "changes": {"healthCheckConfig": None}}),
+            (8, {"action": "update", "target": 1, "changes": {"tag": None}}),
+            (9, {"action": "update", "target": 4, "changes": {"replicas": 5}}),
+            (10, {"action": "close", "target": 1}),
+            (11, {"action": "update", "target": 1, "changes": {"replicas": 4}}),
+            (12, {"action": "close", "target": 1}),
+            (13, {"action": "close", "target": 99}),
+        ),
+        _history(
+            (1, deploy),
+            (
+                2,
+                {
+                    "action": "update",
+                    "target": 1,
+                    "changes": {"healthCheckConfig": {"path": "/", "port": 1}},
+                },
+            ),
+            (3, {"action": "update", "target": 1, "changes": {"environmentVariables": []}}),
+        ),
+        [],
+    ]
+    cases = []
+    for events in histories:
+        ids = sorted({pid for pid, _ in events} | {1, 99})
+        for target in ids:
+            for before in (None, *ids):
+                cases.append((events, target, before))
+    request = {
+        "histories": [
+            {
+                "events": [{"proposalId": str(pid), "json": text} for pid, text in events],
+                "target": str(target),
+                "before": None if before is None else str(before),
+            }
+            for events, target, before in cases
+        ]
+    }
+    answers = browser_side.run(request)["histories"]
+    described = set()
+    for (events, target, before), browser in zip(cases, answers, strict=True):
+        state = replay(events, target, before=before)
+        python = {
+            "describe": state.describe(),
+            "spec": None if state.spec is None else canonical_json(state.spec),
+            "updatedBy": [str(pid) for pid in state.updated_by],
+            "closedBy": None if state.closed_by is None else str(state.closed_by),
+        }
+        assert browser == python, f"target {target} before {before}: {events}"
+        described.add(python["describe"])
+    assert "deployed by proposal 1; updated by proposal 3, proposal 7; closed by proposal 10" in (
+        described
+    )
+    assert "proposal 3 is itself an update, not a deployment" in described
+    assert "proposal 99 has not deployed anything (no executed deployment)" in described
 
 
 # ---- revert messages ----------------------------------------------------------------------------

@@ -8,27 +8,16 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from bench.contracts import MAX_SPEC_BYTES
 from services.spec.model import canonical_json, parse_spec
-from tests.webapp.conftest import screenshot
+from tests.webapp.conftest import confirmed, connect, screenshot, serious_violations
 from tests.webapp.stack import EXAMPLES, VOTING_PERIOD_S, example_spec
 
 FOR, AGAINST = 1, 0
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 DEPLOY_TIMEOUT_MS = 60_000
-
-
-def connect(page: Page) -> None:
-    page.get_by_test_id("connect").click()
-    expect(page.get_by_test_id("account")).to_be_visible()
-
-
-def confirmed(page: Page) -> None:
-    expect(page.get_by_test_id("tx-status")).to_contain_text("confirmed in block")
 
 
 def test_members_propose_vote_execute_and_see_the_deployment(stack, open_app):
@@ -250,7 +239,6 @@ def test_no_serious_accessibility_violations(stack, open_app):
     proposal_id = stack.propose(example_spec("node-persistent-storage.json"))
     page = open_app(stack.alice)
     connect(page)
-    page.evaluate(AXE.read_text())
     for path, ready in (
         ("/#/", f"proposal-{proposal_id}"),
         (f"/#/proposal/{proposal_id}", "spec-json"),
@@ -261,14 +249,7 @@ def test_no_serious_accessibility_violations(stack, open_app):
         if path == "/#/new":
             page.get_by_test_id("create-spec-input").fill('{"clusterName": 5}')
             expect(page.get_by_test_id("spec-errors")).to_be_visible()
-        page.evaluate(AXE.read_text())
-        result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-        serious = [
-            f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
-            for v in result["violations"]
-            if v["impact"] in ("serious", "critical")
-        ]
-        assert not serious, f"{path}: {serious}"
+        assert not serious_violations(page), path
 
 
 def test_the_keyboard_reaches_every_action(stack, open_app):

@@ -4,6 +4,10 @@
 
 export interface Deployment {
   proposalId: string;
+  /** "deploy", "update" or "close", when the bot says (newer bots do). */
+  kind: string | null;
+  /** The proposal whose instance an update or close acts on, when the bot says. */
+  targetId: string | null;
   state: string;
   reason: string | null;
   instanceId: string | null;
@@ -40,8 +44,11 @@ export async function fetchDeployments(botUrl: string): Promise<Map<string, Depl
     if (row === null || typeof row !== "object") continue;
     const id = row["proposal_id"];
     if (typeof id !== "number" && typeof id !== "string") continue;
+    const target = row["target_id"];
     result.set(String(id), {
       proposalId: String(id),
+      kind: optionalText(row["kind"]),
+      targetId: typeof target === "number" || typeof target === "string" ? String(target) : null,
       state: optionalText(row["state"]) ?? "UNKNOWN",
       reason: optionalText(row["reason"]),
       instanceId: optionalText(row["instance_id"]),

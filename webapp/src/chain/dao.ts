@@ -1,11 +1,14 @@
-// Reads the DAO: its rules, the membership token, every proposal with its exact spec and votes, and
-// the connected member's tokens and voting power. A load is two rounds of batched JSON-RPC (three
-// the first time an account's voting power at new snapshots is needed), whatever the number of
-// proposals: logs for creations and votes, then one batch of getProposal calls. What cannot change
+// Reads the DAO: its rules, the membership token, every proposal with its exact spec and votes, the
+// DeployEvents in execution order (what the DAO voted for each instance, see ../spec/voted.ts),
+// and the connected member's tokens and voting power. A load is two rounds of batched JSON-RPC
+// (three the first time an account's voting power at new snapshots is needed), whatever the number
+// of proposals: logs for creations, votes, executions and DeployEvents, then one batch of
+// getProposal calls. What cannot change
 // any more (the rules, the logs already scanned, executed proposals, votes at past snapshots) is
 // kept between loads.
 import { type Address, type Hex, getAddress, keccak256, stringToBytes, zeroAddress } from "viem";
 import { getBalance, getBlock, getContractEvents, readContract } from "viem/actions";
+import type { DeployRecord } from "../spec/voted";
 import { type ReadClient, daoAbi, nftAbi } from "./client";
 
 export interface DaoRules {
@@ -78,6 +81,8 @@ export interface DaoSnapshot {
   nft: NftFacts;
   numProposals: bigint;
   proposals: ProposalRecord[];
+  /** Every DeployEvent so far, in execution order. */
+  deployEvents: readonly DeployRecord[];
   member: MemberFacts | null;
 }
 
@@ -100,6 +105,8 @@ export class DaoReader {
   private readonly votes = new Map<bigint, VoteRecord[]>();
   private readonly executions = new Map<bigint, { block: bigint; tx: Hex }>();
   private readonly seenVotes = new Set<string>();
+  private readonly deployEvents: DeployRecord[] = [];
+  private readonly seenDeployEvents = new Set<string>();
   private readonly finalProposals = new Map<bigint, ProposalRecord>();
   private readonly pastVotes = new Map<string, bigint>();
 
@@ -132,10 +139,11 @@ export class DaoReader {
     const from = this.scannedTo === null ? rules.deploymentBlock : this.scannedTo + 1n;
     const ids: bigint[] = [];
     for (let id = 1n; id <= numProposals; id++) ids.push(id);
-    const [created, cast, executed, views] = await Promise.all([
+    const [created, cast, executed, deployed, views] = await Promise.all([
       from <= head.number ? this.createdLogs(from, head.number) : Promise.resolve([]),
       from <= head.number ? this.voteLogs(from, head.number) : Promise.resolve([]),
       from <= head.number ? this.executedLogs(from, head.number) : Promise.resolve([]),
+      from <= head.number ? this.deployLogs(from, head.number) : Promise.resolve([]),
       Promise.all(
         ids.map((id) =>
           this.finalProposals.has(id)
@@ -151,6 +159,11 @@ export class DaoReader {
       if (this.seenVotes.has(key)) continue;
       this.seenVotes.add(key);
       this.votes.set(id, [...(this.votes.get(id) ?? []), vote]);
+    }
+    for (const [record, key] of deployed) {
+      if (this.seenDeployEvents.has(key)) continue;
+      this.seenDeployEvents.add(key);
+      this.deployEvents.push(record);
     }
 
     const proposals = ids.map((id, index) => {
@@ -202,6 +215,7 @@ export class DaoReader {
       nft: { ...nftStatic, totalSupply, paused },
       numProposals,
       proposals,
+      deployEvents: [...this.deployEvents],
       member,
     };
   }
@@ -276,6 +290,24 @@ export class DaoReader {
       }),
     );
     return logs.map((log) => [log.args.proposalId, { block: log.blockNumber, tx: log.transactionHash }]);
+  }
+
+  /** DeployEvents in [from, to], in execution order (the node returns logs in block order). */
+  private async deployLogs(from: bigint, to: bigint): Promise<[DeployRecord, string][]> {
+    const logs = await splitOnRefusal(from, to, 0, (fromBlock, toBlock) =>
+      getContractEvents(this.client, {
+        address: this.dao,
+        abi: daoAbi,
+        eventName: "DeployEvent",
+        fromBlock,
+        toBlock,
+        strict: true,
+      }),
+    );
+    return logs.map((log) => [
+      { proposalId: log.args.proposalId, json: log.args.spheronInstanceJson },
+      `${log.transactionHash}:${log.logIndex}`,
+    ]);
   }
 
   private async voteLogs(from: bigint, to: bigint): Promise<[bigint, VoteRecord, string][]> {

@@ -13,6 +13,9 @@ export interface ParsedJson {
   value: JsonValue;
   /** The source text of every number, by JSON Pointer (as ajv's `instancePath`). */
   numbers: Map<string, string>;
+  /** The keys of every object in the order written (a JavaScript object lists integer-like keys
+   * first; Python keeps the order written). */
+  keyOrder: WeakMap<object, string[]>;
 }
 
 /** The text is not JSON that the spec rules accept; the message says why and where. */
@@ -35,6 +38,7 @@ export function quote(text: string): string {
 class Reader {
   private pos = 0;
   readonly numbers = new Map<string, string>();
+  readonly keyOrder = new WeakMap<object, string[]>();
 
   constructor(
     private readonly text: string,
@@ -161,6 +165,7 @@ class Reader {
   private object(path: (string | number)[], depth: number): JsonObject {
     const result: JsonObject = {};
     const seen = new Set<string>();
+    this.keyOrder.set(result, []);
     this.pos += 1;
     this.skipWhitespace();
     if (this.text[this.pos] === "}") {
@@ -172,6 +177,7 @@ class Reader {
       const key = this.string();
       if (seen.has(key)) this.refuse(`duplicate key ${quote(key)} (each key may appear once per object)`);
       seen.add(key);
+      this.keyOrder.get(result)?.push(key);
       this.skipWhitespace();
       if (this.text[this.pos] !== ":") this.fail("Expecting ':' delimiter");
       this.pos += 1;
@@ -211,5 +217,5 @@ class Reader {
 /** Parse `text` with the spec's JSON rules; throws {@link JsonSyntaxError}. */
 export function parseStrictJson(text: string, maxDepth: number): ParsedJson {
   const reader = new Reader(text, maxDepth);
-  return { value: reader.parse(), numbers: reader.numbers };
+  return { value: reader.parse(), numbers: reader.numbers, keyOrder: reader.keyOrder };
 }

@@ -29,7 +29,7 @@ function focusKey(element: Element | null): string | null {
 type Route = { page: "home" } | { page: "proposal"; id: bigint } | { page: "new" };
 
 function parseRoute(hash: string): Route {
-  const proposal = /^#\/proposal\/(\d{1,30})$/.exec(hash);
+  const proposal = /^#\/proposal\/(\d{1,78})$/.exec(hash); // a uint256 has at most 78 digits
   if (proposal?.[1]) return { page: "proposal", id: BigInt(proposal[1]) };
   if (hash === "#/new") return { page: "new" };
   return { page: "home" };

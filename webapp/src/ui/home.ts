@@ -5,9 +5,9 @@ import type { DaoSnapshot, ProposalRecord } from "../chain/dao";
 import { type Signer, SUPPORT_NAMES, outcome, proposalState } from "../chain/governance";
 import { formatDuration, formatEther, formatRelative, formatUtc, plural, shortAddress } from "../format";
 import { describeError } from "../reverts";
-import { checkSpec } from "../spec/validate";
-import { specSummary } from "../spec/summary";
+import type { DeployRecord } from "../spec/voted";
 import { append, h } from "./dom";
+import { meaningText, readOnChain, votedStateLine } from "./meaning";
 import { tallyBar, tallyText } from "./tally";
 
 export interface HomeActions {
@@ -124,33 +124,30 @@ function voters(p: ProposalRecord): string {
   return `${plural(p.votes.length, "voter")}: ${shown.join(", ")}${p.votes.length > 3 ? ", …" : ""}`;
 }
 
-/** Summaries by spec text: a spec never changes, and the list is redrawn on every block. */
-const summaries = new Map<string, string>();
-
-function summaryOf(p: ProposalRecord): string {
-  if (!p.creation) return "spec not found in the logs";
-  const json = p.creation.specJson;
-  let summary = summaries.get(json);
-  if (summary === undefined) {
-    const check = checkSpec(json, Number.MAX_SAFE_INTEGER);
-    summary = check.ok ? specSummary(check.spec) : "invalid spec (the bot will refuse it)";
-    summaries.set(json, summary);
-  }
-  return summary;
+/** Under a proposal's title: the instance it acts on (an envelope's target as voted before it), or
+ * what became of the instance it deployed. */
+function instanceLine(p: ProposalRecord, events: readonly DeployRecord[]): HTMLElement | null {
+  const reading = readOnChain(p, events);
+  if (reading?.target) return votedStateLine(reading.target, `proposal-${p.id}-target`, "row-meta");
+  if (reading?.instance) return votedStateLine(reading.instance, `proposal-${p.id}-instance`, "row-meta");
+  return null;
 }
 
-function proposalRow(p: ProposalRecord, now: bigint, deployment: Deployment | undefined): HTMLElement {
+function proposalRow(p: ProposalRecord, now: bigint, deployment: Deployment | undefined, events: readonly DeployRecord[]): HTMLElement {
   const state = proposalState(p, now);
+  const reading = readOnChain(p, events);
+  const means = reading ? meaningText(reading) : "spec not found in the logs";
   return h(
     "li",
     { class: `proposal-row state-${state.toLowerCase()}`, testid: `proposal-${p.id}` },
     h(
       "div",
       { class: "row-head" },
-      h("a", { href: `#/proposal/${p.id}`, class: "row-title" }, `#${p.id} `, h("span", { class: "mono" }, summaryOf(p))),
+      h("a", { href: `#/proposal/${p.id}`, class: "row-title" }, `#${p.id} `, h("span", { class: "mono", testid: `proposal-${p.id}-means` }, means)),
       h("span", { class: `badge badge-${state.toLowerCase()}`, testid: `proposal-${p.id}-state` }, state),
       deployment ? h("span", { class: `badge badge-bot badge-${deployment.state.toLowerCase()}` }, `bot: ${deployment.state}`) : null,
     ),
+    instanceLine(p, events),
     h(
       "p",
       { class: "row-meta" },
@@ -171,7 +168,7 @@ export function homeView(snapshot: DaoSnapshot, now: bigint, signer: Signer, dep
   const closed = snapshot.proposals.filter((p) => proposalState(p, now) !== "Active").sort((a, b) => (a.id > b.id ? -1 : 1));
   const list = (items: ProposalRecord[], empty: string) =>
     items.length
-      ? h("ol", { class: "proposal-list" }, items.map((p) => proposalRow(p, now, deployments?.get(p.id.toString()))))
+      ? h("ol", { class: "proposal-list" }, items.map((p) => proposalRow(p, now, deployments?.get(p.id.toString()), snapshot.deployEvents)))
       : h("p", { class: "note" }, empty);
   return h(
     "div",

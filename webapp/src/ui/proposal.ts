@@ -18,10 +18,20 @@ import {
 } from "../chain/governance";
 import { formatDuration, formatUtc, formatWhen, plural } from "../format";
 import { describeError } from "../reverts";
-import { checkSpec } from "../spec/validate";
-import { specSummary } from "../spec/summary";
-import { h, safeLink } from "./dom";
+import type { ValidProposal } from "../spec/proposal";
+import { type Child, append, h, safeLink } from "./dom";
 import { countdown } from "./home";
+import {
+  REJECTION_WARNING,
+  type Reading,
+  meaningProblems,
+  meaningText,
+  proposalLink,
+  readOnChain,
+  resultingSpec,
+  targetRefused,
+  votedStateLine,
+} from "./meaning";
 import { problemList, showPolicyVerdict, specDetails } from "./spec-view";
 import { tallyBar, tallyText } from "./tally";
 
@@ -109,6 +119,12 @@ function executeSection(p: ProposalRecord, member: MemberFacts | null, data: Pro
   );
 }
 
+/** The bot's target id as a link to its proposal, or as text when it is not a proposal id. */
+function targetOf(targetId: string | null): Node | string | null {
+  if (targetId === null) return null;
+  return /^[1-9]\d{0,77}$/.test(targetId) ? proposalLink(BigInt(targetId)) : targetId;
+}
+
 /** The bot's ISO time as "2026-11-24 00:43:05 UTC" (as given if it does not parse). */
 function readableTime(iso: string): string {
   const ms = Date.parse(iso);
@@ -134,6 +150,8 @@ function deploymentSection(p: ProposalRecord, data: ProposalPageData): HTMLEleme
         "dl",
         { class: "facts" },
         fact("State", h("span", { class: `badge badge-bot badge-${row.state.toLowerCase()}`, testid: `deployment-${p.id}-state` }, row.state)),
+        fact("Kind", row.kind),
+        fact("Instance of", targetOf(row.targetId)),
         fact("Spheron status", row.deploymentStatus),
         fact("Instance", row.instanceId ? h("span", { class: "mono" }, row.instanceId) : null),
         fact("Reason", row.reason ? h("span", { class: "wrap" }, row.reason) : null),
@@ -153,9 +171,52 @@ function deploymentSection(p: ProposalRecord, data: ProposalPageData): HTMLEleme
   return section;
 }
 
+/** The rules check of a proposal's JSON: its own rules, then (an update) its result's. */
+function rulesCheck(reading: Reading, json: string): HTMLElement {
+  const check = reading.check;
+  const bytes = new TextEncoder().encode(json).length;
+  const item = (ok: boolean, ...children: Child[]) => h("li", { class: ok ? "ok" : "bad", testid: "spec-rules-check" }, ...children);
+  if (!check.ok) return item(false, "breaks the spec rules: the deploy bot will refuse it", problemList(check.problems));
+  if (check.kind === "deploy") return item(true, `passes the spec rules (${bytes} bytes)`);
+  const broken = meaningProblems(reading);
+  if (broken.length) {
+    return item(false, "the update breaks the spec rules against the instance as voted: the deploy bot will refuse it", problemList(broken));
+  }
+  return item(true, `a valid ${check.kind} of the instance of proposal ${check.target} (${bytes} bytes)`);
+}
+
+/** What a vote means, the instance it acts on, and what the instance becomes. */
+function meaningBlock(p: ProposalRecord, reading: Reading): Child[] {
+  const check = reading.check;
+  if (!check.ok) return [];
+  const blocks: Child[] = [h("p", { class: "summary mono", testid: `proposal-${p.id}-means` }, meaningText(reading))];
+  if (check.kind === "deploy") {
+    if (reading.instance) blocks.push(votedStateLine(reading.instance, `proposal-${p.id}-instance`));
+    blocks.push(specDetails(check.spec));
+    return blocks;
+  }
+  blocks.push(
+    h(
+      "p",
+      { class: "note" },
+      `${check.kind === "update" ? "Updates" : "Closes"} the instance that `,
+      proposalLink(check.target),
+      " deployed; as voted before this proposal:",
+    ),
+  );
+  if (reading.target) {
+    blocks.push(votedStateLine(reading.target, `proposal-${p.id}-target`));
+    if (!p.executed && targetRefused(reading.target)) blocks.push(h("p", { class: "reason", testid: `proposal-${p.id}-warning` }, REJECTION_WARNING));
+  }
+  const after = resultingSpec(reading);
+  if (check.kind === "update" && after) blocks.push(h("h3", {}, "The instance after this update"), specDetails(after.spec));
+  return blocks;
+}
+
 function specSection(p: ProposalRecord, data: ProposalPageData, act: ProposalActions): HTMLElement {
-  const section = h("section", { class: "card", aria: { labelledby: "spec-heading" } }, h("h2", { id: "spec-heading" }, "The spec voted on"));
-  if (!p.creation) {
+  const section = h("section", { class: "card", aria: { labelledby: "spec-heading" } }, h("h2", { id: "spec-heading" }, "What is voted on"));
+  const reading = readOnChain(p, data.snapshot.deployEvents);
+  if (!p.creation || !reading) {
     section.append(
       h("p", { class: "reason", testid: "spec-hash-check" }, `No ProposalCreated event of proposal ${p.id} carries JSON with the stored spec hash ${p.specHash}.`),
     );
@@ -166,8 +227,9 @@ function specSection(p: ProposalRecord, data: ProposalPageData, act: ProposalAct
   }
   const json = p.creation.specJson;
   const hash = keccak256(stringToBytes(json));
-  const check = checkSpec(json, Number(data.snapshot.rules.maxSpecBytes));
-  section.append(
+  const check = reading.check;
+  append(
+    section,
     h(
       "ul",
       { class: "checks" },
@@ -178,34 +240,35 @@ function specSection(p: ProposalRecord, data: ProposalPageData, act: ProposalAct
           ? `keccak256 of this JSON matches the on-chain specHash ${p.specHash}`
           : `MISMATCH: this JSON hashes to ${hash}, the chain holds ${p.specHash}`,
       ),
-      h(
-        "li",
-        { class: check.ok ? "ok" : "bad", testid: "spec-rules-check" },
-        check.ok ? `passes the spec rules (${new TextEncoder().encode(json).length} bytes)` : "breaks the spec rules: the deploy bot will refuse it",
-        check.ok ? null : problemList(check.problems),
-      ),
-      policyCheck(check.ok ? check.canonical : null, act),
+      rulesCheck(reading, json),
+      policyCheck(reading, act),
     ),
-  );
-  if (check.ok) {
-    section.append(h("p", { class: "summary mono" }, specSummary(check.spec)), specDetails(check.spec));
-  }
-  section.append(
+    meaningBlock(p, reading),
     h("h3", {}, "Exact JSON (as emitted on chain)"),
-    h("pre", { class: "json", testid: "spec-json", attrs: { tabindex: "0" }, aria: { label: "Exact JSON of the spec" } }, json),
+    h("pre", { class: "json", testid: "spec-json", attrs: { tabindex: "0" }, aria: { label: "Exact JSON of the proposal" } }, json),
   );
-  if (check.ok) {
-    section.append(h("details", {}, h("summary", {}, "Pretty-printed"), h("pre", { class: "json" }, JSON.stringify(check.spec, null, 2))));
-  }
+  if (check.ok) section.append(h("details", {}, h("summary", {}, "Pretty-printed"), h("pre", { class: "json" }, prettyJson(check))));
   return section;
 }
 
-function policyCheck(canonical: string | null, act: ProposalActions): HTMLElement {
+/** The proposal indented for reading; an envelope's target (which a double may not hold) is
+ * written from the exact id. */
+function prettyJson(check: ValidProposal): string {
+  if (check.kind === "deploy") return JSON.stringify(check.spec, null, 2);
+  const envelope = check.kind === "update" ? { action: check.kind, target: 0, changes: check.changes } : { action: check.kind, target: 0 };
+  return JSON.stringify(envelope, null, 2).replace(/\n {2}"target": 0/, `\n  "target": ${check.target}`);
+}
+
+/** The operator's policy on what would run: the spec, or the spec an update leads to. */
+function policyCheck(reading: Reading, act: ProposalActions): HTMLElement {
   const item = h("li", { class: "pending", testid: "spec-policy-check" });
-  if (canonical === null) {
-    item.textContent = "the operator's policy is not checked for a spec that breaks the rules";
+  const after = resultingSpec(reading);
+  if (reading.check.ok && reading.check.kind === "close") {
+    item.textContent = "a close: nothing new runs, so the operator's policy has nothing to check";
+  } else if (after === null) {
+    item.textContent = "the operator's policy is not checked for a proposal that breaks the rules";
   } else {
-    showPolicyVerdict(item, act.policy(canonical), "the operator's policy refuses it; the bot will not deploy it:");
+    showPolicyVerdict(item, act.policy(after.canonical), "the operator's policy refuses it; the bot will not deploy it:");
   }
   return item;
 }
