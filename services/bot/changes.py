@@ -156,7 +156,8 @@ class InstanceChanges:
         if target is None or target.block_number > row.block_number:
             return f"{subject}: proposal {proposal.target} was not deployed by this DAO's bot"
         if target.kind != "deploy":
-            return f"proposal {proposal.target} is an {target.kind}, not a deployment"
+            article = "an" if target.kind == "update" else "a"
+            return f"proposal {proposal.target} is {article} {target.kind}, not a deployment"
         if target.closed_by is not None:
             return f"{subject} was closed by proposal {target.closed_by}"
         if target.state in (DeploymentState.REJECTED, DeploymentState.FAILED):

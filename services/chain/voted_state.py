@@ -79,7 +79,7 @@ def replay(
                 state.spec = proposal
             else:
                 state.problem = (
-                    f"proposal {target} is itself an {proposal.action}, not a deployment"
+                    f"proposal {target} is itself {_a(proposal.action)}, not a deployment"
                 )
                 return state
         elif getattr(proposal, "target", None) == target and state.spec is not None:
@@ -96,3 +96,8 @@ def replay(
     if state.spec is None and state.problem is None:
         state.problem = f"proposal {target} has not deployed anything (no executed deployment)"
     return state
+
+
+def _a(kind: str) -> str:
+    """``an update``, ``a close``."""
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"

@@ -46,11 +46,29 @@ from services.spec.model import (
     load_document,
     spec_summary,
 )
-from services.spec.schema_rules import KeysRefused, NotBoth, ObjectRules, SomethingGiven
+from services.spec.schema_rules import (
+    KeysRefused,
+    NotBoth,
+    NullsRefused,
+    ObjectRules,
+    SomethingGiven,
+)
 
 ACTIONS = ("update", "close")
 #: What an update may not change: the instance would have to be created again.
 FIXED_FIELDS = ("image", "region", "ports", "storage", "persistentStorage", "clusterName", "type")
+#: What an update may change (the fields of :class:`Changes`).
+CHANGEABLE_FIELDS = (
+    "tag",
+    "environmentVariables",
+    "secretEnvironmentVariables",
+    "commands",
+    "args",
+    "customSpecs",
+    "machineImageId",
+    "replicas",
+    "healthCheckConfig",
+)
 _MAX_UINT256 = 2**256 - 1
 
 ProposalId = Annotated[int, Field(ge=1, le=_MAX_UINT256)]
@@ -60,6 +78,10 @@ CHANGES_RULES = ObjectRules(
         FIXED_FIELDS,
         "{keys} cannot change in place on Spheron; redeploy instead (propose a new deployment, "
         "then close this one)",
+    ),
+    NullsRefused(
+        CHANGEABLE_FIELDS,
+        "{keys}: null is not a change; leave a field out to keep it as it is",
     ),
     SomethingGiven("an update must change something"),
     NotBoth(
@@ -192,7 +214,8 @@ def apply_changes(spec: InstanceSpec, changes: Changes) -> InstanceSpec:
     try:
         return InstanceSpec.model_validate(data, by_alias=True, by_name=False)
     except ValidationError as exc:
-        raise SpecError([f"updated spec: {line}" for line in format_errors(exc)]) from None
+        # Sorted, so that the first problem (all `status` shows) is the web app's first too.
+        raise SpecError(sorted(f"updated spec: {line}" for line in format_errors(exc))) from None
 
 
 def size_of(spec: InstanceSpec) -> str:

@@ -179,6 +179,28 @@ class KeysRefused:
 
 
 @dataclass(frozen=True)
+class NullsRefused:
+    """Checked before the fields: none of ``names`` is given as ``null`` (``{keys}``: those that
+    are, in the order of ``names``)."""
+
+    names: tuple[str, ...]
+    message: str
+    when = "before"
+
+    def broken_by(self, data: dict[str, Any]) -> str | None:
+        given = [name for name in self.names if name in data and data[name] is None]
+        return self.message.replace("{keys}", ", ".join(given)) if given else None
+
+    def json_schema(self) -> dict[str, Any]:
+        null = {"type": "null"}
+        return {
+            "not": {
+                "anyOf": [{"required": [name], "properties": {name: null}} for name in self.names]
+            }
+        }
+
+
+@dataclass(frozen=True)
 class SomethingGiven:
     """Checked after the fields: at least one field is given (``null`` counts: it is given)."""
 
@@ -211,7 +233,8 @@ class NotBoth:
         return {"not": {"required": names, "properties": dict.fromkeys(names, not_null)}}
 
 
-ObjectRule = KeysRefused | SomethingGiven | NotBoth
+BeforeRule = KeysRefused | NullsRefused
+ObjectRule = BeforeRule | SomethingGiven | NotBoth
 
 
 class ObjectRules:
@@ -225,12 +248,12 @@ class ObjectRules:
     def check_before(self, data: Any) -> None:
         if isinstance(data, dict):
             for rule in self.rules:
-                if isinstance(rule, KeysRefused) and (message := rule.broken_by(data)):
+                if isinstance(rule, BeforeRule) and (message := rule.broken_by(data)):
                     raise rule_error(message)
 
     def check_after(self, given: set[str], values: dict[str, Any]) -> None:
         for rule in self.rules:
-            if not isinstance(rule, KeysRefused) and (message := rule.broken_by(given, values)):
+            if not isinstance(rule, BeforeRule) and (message := rule.broken_by(given, values)):
                 raise rule_error(message)
 
     def write_schema(self, schema: dict[str, Any], model: Any = None) -> None:

@@ -155,6 +155,7 @@ def test_a_close_closes_once_and_nothing_changes_the_instance_after_it(
     [
         (None, update(target=9, tag="x"), "proposal 9 was not deployed by this DAO's bot"),
         (update(tag="x"), update(target=1, tag="y"), "proposal 1 is an update, not a deployment"),
+        (close(target=2), update(target=1, tag="y"), "proposal 1 is a close, not a deployment"),
         (
             WEB.replace('"replicas":2', '"replicas":0'),
             update(tag="y"),

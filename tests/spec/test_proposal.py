@@ -10,7 +10,9 @@ import pytest
 
 from services.spec.model import InstanceSpec, SpecError, parse_spec, spec_hash
 from services.spec.proposal import (
+    CHANGEABLE_FIELDS,
     FIXED_FIELDS,
+    Changes,
     CloseProposal,
     UpdateProposal,
     apply_changes,
@@ -125,6 +127,14 @@ def test_what_cannot_change_in_place_asks_for_a_redeploy(field):
             '{"customSpecs":{"cpu":1,"memory":1},"machineImageId":"m"}}',
             "changes: machineImageId and customSpecs cannot be used together",
         ),
+        (
+            '{"action":"update","target":1,"changes":{"healthCheckConfig":null}}',
+            "changes: healthCheckConfig: null is not a change; leave a field out",
+        ),
+        (
+            '{"action":"update","target":1,"changes":{"replicas":null,"tag":"1.28","args":null}}',
+            "changes: args, replicas: null is not a change",
+        ),
     ],
 )
 def test_bad_envelopes_are_refused_with_the_field_and_the_rule(text, expected):
@@ -147,3 +157,18 @@ def test_envelopes_are_bounded_like_specs():
     with pytest.raises(SpecError, match="exceeds the limit of 8192 bytes"):
         parse_proposal(big)
     assert isinstance(parse_proposal(big, max_bytes=65_536), UpdateProposal)
+
+
+def test_the_changeable_fields_are_the_fields_of_changes():
+    assert tuple(Changes.model_fields) == CHANGEABLE_FIELDS
+
+
+def test_every_valid_envelope_survives_its_canonical_form():
+    """What create_proposal submits (the canonical form) must parse as what was checked."""
+    for text in (
+        '{"action":"update","target":1,"changes":{"tag":"1.28","args":[]}}',
+        '{"action":"update","target":1,"changes":{"healthCheckConfig":{"path":"/","port":80}}}',
+        '{"action":"close","target":7}',
+    ):
+        proposal = parse_proposal(text)
+        assert parse_proposal(canonical_proposal_json(proposal)) == proposal

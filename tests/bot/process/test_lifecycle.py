@@ -13,6 +13,7 @@ from collections.abc import Callable
 from services.bot.ledger import DeploymentRow, DeploymentState, read_rows
 from services.spec.proposal import canonical_proposal_json, parse_proposal
 from services.targets.spheron import SpheronClient, SpheronTarget
+from testbed.emulators.etherscan import Faults
 from testbed.emulators.spheron import FaultPlan
 from testbed.webhook_receiver import WebhookReceiver
 from tests.bot.process.conftest import DAO, SENDER, SPHERON_TOKEN, wait_for
@@ -136,12 +137,16 @@ def test_drift_and_every_event_reach_the_webhooks_across_an_outage_and_kill_9(
 
 
 def test_15_lives_with_faults_and_kill_9_are_each_applied_exactly_once(
-    generated_chain, spheron, start_bot, bot_env
+    generated_chain, etherscan_standin, spheron, start_bot, bot_env
 ):
     """15 instances, each deployed, updated twice and closed (60 proposals), while Spheron fails
-    one request in ten, drops some before and some after acting, and the bot is killed four times:
-    every change is applied once, in order."""
+    one request in ten, drops some before and some after acting, Etherscan rate-limits, fails and
+    garbles answers, and the bot is killed four times: every change is applied once, in order."""
     rng = random.Random(20261130)
+    etherscan_standin.reseed(5)
+    etherscan_standin.set_faults(
+        Faults(rate_limit_probability=0.1, http_500_probability=0.1, malformed_probability=0.05)
+    )
     count = 15
     texts = {}
     for pid in range(1, count + 1):

@@ -60,7 +60,7 @@ process.stdin.on("end", () => {
       hash: keccak256(stringToBytes(result.canonical)),
       meaning: meaning.ok
         ? { ok: true, text: meaning.text, after: meaning.after && canonicalSpec(meaning.after) }
-        : { ok: false, errors: meaning.problems.map((p) => `${p.path}: ${p.message}`).sort() },
+        : { ok: false, errors: meaning.problems.map((p) => `${p.path}: ${p.message}`) },
     };
   });
   const histories = (request.histories ?? []).map(({ events, target, before }) => {

@@ -70,7 +70,8 @@ export function checkProposal(text: string, maxBytes: number = SPEC_LIMITS.maxSp
 }
 
 /** services.spec.proposal.apply_changes: the deployed spec with `changes` (valid) applied, checked
- * again; its problems are those of the resulting spec, prefixed "updated spec: ". */
+ * again; its problems are those of the resulting spec, prefixed "updated spec: ", in code point
+ * order. */
 export function applyChanges(deployed: JsonObject, changes: JsonObject): { ok: true; spec: JsonObject } | { ok: false; problems: SpecProblem[] } {
   const data = JSON.parse(JSON.stringify(deployed)) as JsonObject;
   const configuration = data["configuration"] as JsonObject;
@@ -82,7 +83,10 @@ export function applyChanges(deployed: JsonObject, changes: JsonObject): { ok: t
   if ("machineImageId" in changes) delete configuration["customSpecs"];
   const check = checkSpec(JSON.stringify(data), Number.MAX_SAFE_INTEGER);
   if (check.ok) return { ok: true, spec: check.spec };
-  return { ok: false, problems: check.problems.map((p) => ({ path: `updated spec: ${p.path}`, message: p.message })) };
+  const problems = check.problems.map((p) => ({ path: `updated spec: ${p.path}`, message: p.message }));
+  // In code point order of "path: message", as Python lists them.
+  problems.sort((a, b) => byCodePoint(`${a.path}: ${a.message}`, `${b.path}: ${b.message}`));
+  return { ok: false, problems };
 }
 
 function valuesByKey(list: JsonValue | undefined): Map<string, string> {

@@ -210,10 +210,20 @@ function ruleMessage(node: Schema, index: number, data: JsonValue | undefined): 
 }
 
 /** The message of an object rule: "{keys}" are the keys given among those a rule refuses. */
+/** An object rule's message; `{keys}` is the keys that break it: those given (a refused key) or
+ * given as null (a refused null), in the rule's order. */
 function objectRuleMessage(entry: Schema, data: JsonValue | undefined): string {
   const refused = ((entry["not"] as Schema | undefined)?.["anyOf"] ?? []) as Schema[];
-  const names = refused.flatMap((option) => (option["required"] ?? []) as string[]);
-  const given = isObject(data) ? names.filter((name) => Object.prototype.hasOwnProperty.call(data, name)) : [];
+  const given = refused.flatMap((option) => {
+    const names = (option["required"] ?? []) as string[];
+    if (!isObject(data)) return [];
+    return names.filter((name) => {
+      if (!Object.prototype.hasOwnProperty.call(data, name)) return false;
+      const property = (option["properties"] as Record<string, Schema> | undefined)?.[name];
+      const mustBeNull = property?.["type"] === "null";
+      return !mustBeNull || data[name] === null;
+    });
+  });
   return String(entry["x-error"] ?? "is not valid").replace("{keys}", given.join(", "));
 }
 

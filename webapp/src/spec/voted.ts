@@ -49,7 +49,7 @@ export function votedState(events: readonly DeployRecord[], target: bigint, befo
       if (proposal.kind === "deploy") {
         state.spec = proposal.spec;
       } else {
-        state.problem = `proposal ${target} is itself an ${proposal.kind}, not a deployment`;
+        state.problem = `proposal ${target} is itself ${/^[aeiou]/.test(proposal.kind) ? "an" : "a"} ${proposal.kind}, not a deployment`;
         return state;
       }
     } else if (proposal.kind !== "deploy" && proposal.target === target && state.spec !== null) {
