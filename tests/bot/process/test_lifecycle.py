@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from collections.abc import Callable
+
+import requests
 
 from services.bot.ledger import DeploymentRow, DeploymentState, read_rows
 from services.spec.proposal import canonical_proposal_json, parse_proposal
@@ -104,7 +107,7 @@ def test_drift_and_every_event_reach_the_webhooks_across_an_outage_and_kill_9(
             DEPLOYBOT_NOTIFY=f"json:{receiver.url_for('ops')},slack:{receiver.url_for('chat')}",
             DEPLOYBOT_DRIFT_INTERVAL="3600",  # overridden by --drift-interval
         )
-        args = (*WATCH_ARGS, "--drift-interval", "1")
+        args = (*WATCH_ARGS, "--drift-interval", "1", "--status-port", "0")
         propose(generated_chain, 1, example("web-service.json", "watched"), 20)
         bot = start_bot(*args, env=env)
         wait_for(in_state(db, 1, S.DEPLOYED), timeout=60, what="proposal 1 deployed")
@@ -114,6 +117,18 @@ def test_drift_and_every_event_reach_the_webhooks_across_an_outage_and_kill_9(
         spheron.change_outside_the_dao(instance, tag="evil")
         wait_for(lambda: row(db, 1).drift is not None, timeout=30, what="the drift seen")
         assert row(db, 1).drift["differences"] == ["tag: voted 1.27, running evil"]
+        status = re.search(r"status on (http://\S+) ", bot.log_path.read_text()).group(1)
+        health = requests.get(f"{status}/healthz", timeout=5)
+        # A dead sink shows in the details and never makes the bot unhealthy.
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        (failing,) = health.json()["notification_sinks_failing"]
+        assert failing.startswith("json-")
+        metrics = requests.get(f"{status}/metrics", timeout=5).text
+        assert f'notification_sink_up{{sink="{failing}"}} 0.0' in metrics
+        assert 'drifted_instances{kind="changed"} 1.0' in metrics
+        (shown,) = requests.get(f"{status}/deployments", timeout=5).json()
+        assert shown["drift"]["kind"] == "changed"
+        assert receiver.url_for("ops") not in health.text + metrics
         bot.kill()  # the JSON sink has not received anything yet
 
         receiver.heal("ops")
