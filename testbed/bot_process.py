@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
-from services.bot.ledger import Ledger, LedgerError
+from services.bot.ledger import Ledger, LedgerError, LedgerLocation
 from testbed.waiting import WaitTimeout, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,13 +131,14 @@ class WatcherProcess:
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
-    def wait_until_polling(self, ledger_path: Path, timeout_s: float) -> None:
-        """Block until the bot has completed a poll (its ledger has a checkpoint)."""
+    def wait_until_polling(self, ledger: str | Path, timeout_s: float) -> None:
+        """Block until the bot has completed a poll (its ledger, a SQLite file or a PostgreSQL
+        URL, has a checkpoint)."""
 
         def polled() -> bool:
             if not self.running:
                 raise WatcherProcessError(f"the watcher exited early:\n{self.log_tail()}")
-            return ledger_path.exists() and _has_checkpoint(ledger_path)
+            return LedgerLocation.parse(ledger).exists() and _has_checkpoint(ledger)
 
         try:
             wait_until(polled, timeout_s=timeout_s, what="the watcher's first poll")
@@ -148,9 +148,9 @@ class WatcherProcess:
             ) from None
 
 
-def _has_checkpoint(ledger_path: Path) -> bool:
+def _has_checkpoint(location: str | Path) -> bool:
     try:
-        with Ledger.open_readonly(ledger_path) as ledger:
+        with Ledger.open_readonly(location) as ledger:
             return ledger.checkpoint() is not None
-    except (LedgerError, sqlite3.Error):  # still being created by the bot
+    except LedgerError:  # still being created by the bot
         return False

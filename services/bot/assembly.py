@@ -8,18 +8,17 @@ ledger exits at once without calling any outside service.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from services.bot.deployer import Deployer, DeployerOptions
-from services.bot.ledger import Ledger, default_ledger_path
+from services.bot.ledger import Ledger, LedgerLocation, default_ledger_path
+from services.bot.ledger_lock import ledger_lock
 from services.bot.metrics import BotMetrics
 from services.bot.settings import BotSettings, require
 from services.bot.status_server import StatusServer
@@ -64,9 +63,10 @@ class BotOptions:
     cors_origins: tuple[str, ...] = ()
 
 
-def ledger_path(settings: BotSettings, chain_id: int, dao_address: str) -> Path:
-    """`DEPLOYBOT_DB`, or the per-chain-and-contract default."""
-    return settings.deploybot_db or default_ledger_path(chain_id, dao_address)
+def ledger_location(settings: BotSettings, chain_id: int, dao_address: str) -> LedgerLocation:
+    """`DEPLOYBOT_DB` (a SQLite path or a PostgreSQL URL), or the per-chain-and-contract SQLite
+    default."""
+    return LedgerLocation.parse(settings.deploybot_db or default_ledger_path(chain_id, dao_address))
 
 
 def etherscan_source(
@@ -131,19 +131,6 @@ def spheron_target(settings: BotSettings, stop: threading.Event | None = None) -
     return SpheronTarget(client)
 
 
-@contextmanager
-def ledger_lock(path: Path) -> Iterator[None]:
-    """One bot per ledger: two would race each other's creates. The OS drops the lock when the
-    process dies, even by kill -9, so a restart never finds a stale lock."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(f"{path}.lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise FatalBotError(f"another watcher is already using the ledger {path}") from None
-        yield
-
-
 #: Builds the log source once the ledger lock is held; it may enter what it opens (a node
 #: connection) into the stack, which is closed when the bot stops.
 SourceFactory = Callable[[BotMetrics, ExitStack], LogSource]
@@ -164,11 +151,11 @@ def run_bot(
     bot on the same ledger never connects anywhere. `default_start()` gives the first block to
     read when the ledger has no checkpoint and no `--from-block` was given.
     """
-    path = ledger_path(settings, options.chain_id, options.dao_address)
+    location = ledger_location(settings, options.chain_id, options.dao_address)
     with ExitStack() as stack:
-        stack.enter_context(ledger_lock(path))
+        stack.enter_context(ledger_lock(location, options.chain_id, options.dao_address))
         ledger = stack.enter_context(
-            Ledger(path, chain_id=options.chain_id, dao_address=options.dao_address)
+            Ledger(location, chain_id=options.chain_id, dao_address=options.dao_address)
         )
         metrics = BotMetrics()
         policy = load_policy(settings.deploybot_policy)
@@ -190,7 +177,7 @@ def run_bot(
         )
         if options.status_port is not None:
             server = StatusServer(
-                path,
+                location,
                 metrics,
                 host=options.status_host,
                 port=options.status_port,
@@ -220,7 +207,7 @@ def run_bot(
             watch.confirmations,
             "" if watch.confirmations == 1 else "s",
             " (dry run: nothing is created)" if options.dry_run else "",
-            path,
+            location,
         )
         watcher = Watcher(source, ledger, deployer, metrics, watch, stop)
         return watcher.run()

@@ -1,4 +1,4 @@
-"""The deploy bot's durable ledger: one SQLite file per (chain, DAO contract).
+"""The deploy bot's durable ledger: one database per (chain, DAO contract), SQLite or PostgreSQL.
 
 The ledger is what makes "each approved instance is created on Spheron exactly once" survive
 restarts and ``kill -9``. Every ``DeployEvent`` the bot sees becomes one row keyed by its
@@ -23,11 +23,17 @@ proposal id, and the row walks this state machine (terminal states marked with a
   deploy timeout is measured from it, so it survives restarts and ``--once`` runs.
 - Every transition also appends a line to the ``history`` table (state, time, note), which is
   where adopted instances and closed duplicates are recorded.
-- Durability: WAL with ``synchronous=NORMAL``. A commit survives the process being killed
-  (``kill -9``) at any point; only an OS crash or power loss can drop the latest commits, and then
-  the ledger rolls back consistently (rows with their checkpoint) and the bot, which looks every
-  deployment name up on Spheron before creating it, adopts what was created. ``FULL`` would add
-  an fsync to every transition for no gain in that guarantee.
+- Durability: every change is one transaction. SQLite runs in WAL mode with
+  ``synchronous=NORMAL``: a commit survives the process being killed (``kill -9``) at any point;
+  only an OS crash or power loss can drop the latest commits, and then the ledger rolls back
+  consistently (rows with their checkpoint) and the bot, which looks every deployment name up on
+  Spheron before creating it, adopts what was created. ``FULL`` would add an fsync to every
+  transition for no gain in that guarantee. PostgreSQL keeps its own settings.
+- Backends: a path is a SQLite file, ``postgresql://...`` a PostgreSQL database
+  (`services.bot.ledger_store`); the tables and their migrations (`services.bot.ledger_schema`)
+  and every query here are the same for both (SQLAlchemy Core). Transitions lock their row
+  (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's write transactions are exclusive), so
+  concurrent writers never lose an update.
 - ``PLANNED`` is what a dry run leaves behind: the spec was validated and a deployment name
   chosen, but nothing was created. It is not terminal: ``unfinished()`` returns it, and a later
   real run treats it exactly like ``RECORDED`` (re-validate, then ``mark_creating``), so
@@ -39,8 +45,8 @@ proposal id, and the row walks this state machine (terminal states marked with a
 Seeing events and moving the checkpoint happen in one transaction (``record_batch``), so after
 a crash the checkpoint never claims a block whose events were not recorded.
 
-Proposal ids are ``uint256`` on chain, wider than SQLite's 64-bit integers, so they are stored
-as decimal text and exposed as ``int``.
+Proposal ids are ``uint256`` on chain, wider than 64-bit integers, so they are stored as decimal
+text and exposed as ``int``.
 """
 
 from __future__ import annotations
@@ -48,7 +54,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -59,13 +64,57 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from services.bot.ledger_schema import (
+    METADATA,
+    SCHEMA_VERSION,
+    deployments,
+    history,
+    meta,
+    migrate,
+    schema_version,
+)
+from services.bot.ledger_store import (
+    WRITE_OPTION,
+    LedgerConfigurationError,
+    LedgerError,
+    LedgerLocation,
+    LedgerUnavailableError,
+    open_engine,
+    translated_errors,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "DeploymentRow",
+    "DeploymentState",
+    "HistoryEntry",
+    "InvalidTransitionError",
+    "Ledger",
+    "LedgerConfigurationError",
+    "LedgerError",
+    "LedgerLocation",
+    "LedgerMismatchError",
+    "LedgerNotEmptyError",
+    "LedgerReadOnlyError",
+    "LedgerSchemaError",
+    "LedgerUnavailableError",
+    "NewEvent",
+    "UnknownProposalError",
+    "default_ledger_path",
+    "read_binding",
+    "read_rows",
+]
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_BUSY_TIMEOUT_MS = 5_000
 DEFAULT_BASE_DIR_NAME = ".spheron-dao-deploy"
 
 _MAX_UINT256 = 2**256 - 1
-_MAX_INT64 = 2**63 - 1  # SQLite INTEGER
+_MAX_INT64 = 2**63 - 1  # SQLite INTEGER, PostgreSQL BIGINT
 _ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _TX_HASH_RE = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _HEX_RE = re.compile(r"^(0x)?[0-9a-fA-F]+$")
@@ -110,16 +159,12 @@ _ALLOWED_FROM: dict[str, frozenset[DeploymentState]] = {
 }
 
 
-class LedgerError(Exception):
-    """Base class of every error the ledger raises on purpose."""
-
-
 class LedgerMismatchError(LedgerError):
-    """The ledger file belongs to another chain or DAO contract."""
+    """The ledger belongs to another chain or DAO contract."""
 
 
 class LedgerSchemaError(LedgerError):
-    """The ledger file's schema version (``version``) cannot be used by this code."""
+    """The ledger's schema version (``version``) cannot be used by this code."""
 
     def __init__(self, message: str, *, version: int) -> None:
         super().__init__(message)
@@ -128,6 +173,10 @@ class LedgerSchemaError(LedgerError):
 
 class LedgerReadOnlyError(LedgerError):
     """A write was attempted through a read-only ledger."""
+
+
+class LedgerNotEmptyError(LedgerError):
+    """A copy was asked into a ledger that already holds rows or a checkpoint."""
 
 
 class UnknownProposalError(LedgerError):
@@ -212,13 +261,6 @@ class DeploymentRow:
         return data
 
 
-_COLUMNS = (
-    "proposal_id, block_number, tx_hash, log_index, sender, spec_json, spec_hash, deployment_name, "
-    "state, reason, instance_id, deployment_id, deployment_status, urls, attempts, first_seen_at, "
-    "updated_at, in_flight_until, created_at"
-)
-
-
 @dataclass(frozen=True)
 class HistoryEntry:
     """One line of a row's history: the state it entered (or kept), when, and why."""
@@ -237,78 +279,47 @@ class HistoryEntry:
         }
 
 
-_NOW_UNIX = "((julianday('now') - 2440587.5) * 86400.0)"
-
-_STATE_VALUES = ", ".join(f"'{state.value}'" for state in DeploymentState)
-
-# Each entry migrates the schema from version (index) to version (index + 1).
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
-        f"""
-        CREATE TABLE deployments (
-            proposal_id TEXT PRIMARY KEY NOT NULL,
-            block_number INTEGER NOT NULL CHECK (block_number >= 0),
-            tx_hash TEXT NOT NULL,
-            log_index INTEGER NOT NULL CHECK (log_index >= 0),
-            sender TEXT NOT NULL,
-            spec_json TEXT NOT NULL,
-            spec_hash TEXT NOT NULL,
-            deployment_name TEXT,
-            state TEXT NOT NULL CHECK (state IN ({_STATE_VALUES})),
-            reason TEXT,
-            instance_id TEXT,
-            deployment_id TEXT,
-            deployment_status TEXT,
-            urls TEXT NOT NULL DEFAULT '[]',
-            attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
-            first_seen_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            UNIQUE (tx_hash, log_index)
-        )
-        """,
-        "CREATE INDEX deployments_by_state ON deployments (state, block_number, log_index)",
-        "CREATE INDEX deployments_by_position ON deployments (block_number, log_index)",
-    ),
-    (
-        # Version 2: the in-flight bound of a create, the time it was accepted, and history.
-        "ALTER TABLE deployments ADD COLUMN in_flight_until REAL",
-        "ALTER TABLE deployments ADD COLUMN created_at REAL",
-        # A version-1 bot may have been cut off mid-create: wait one default window for it.
-        f"UPDATE deployments SET in_flight_until = {_NOW_UNIX} + 90 WHERE state = 'CREATING'",
-        # The deploy timeout of rows already being followed counts from the upgrade.
-        f"UPDATE deployments SET created_at = {_NOW_UNIX} WHERE state = 'CREATED'",
-        """
-        CREATE TABLE history (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            proposal_id TEXT NOT NULL REFERENCES deployments (proposal_id),
-            at TEXT NOT NULL,
-            state TEXT NOT NULL,
-            note TEXT
-        )
-        """,
-        "CREATE INDEX history_by_proposal ON history (proposal_id, id)",
-        "INSERT INTO history (proposal_id, at, state, note) "
-        "SELECT proposal_id, updated_at, state, reason FROM deployments "
-        "ORDER BY block_number, log_index",
-    ),
-)
-SCHEMA_VERSION = len(_MIGRATIONS)
+_ROW_COLUMNS = tuple(deployments.c[name] for name in DeploymentRow.__dataclass_fields__)
+_UNFINISHED_VALUES = tuple(state.value for state in UNFINISHED_STATES)
+_BINDING_KEYS = ("chain_id", "dao_address")
 
 
-def read_rows(path: str | Path) -> list[DeploymentRow]:
-    """The rows of the ledger at ``path`` (read-only), or ``[]`` if the bot has not created it
-    yet (no file, or a file whose first migration has not committed)."""
-    if not Path(path).exists():
+def read_rows(location: str | Path | LedgerLocation) -> list[DeploymentRow]:
+    """The rows of the ledger at ``location`` (read-only), or ``[]`` if the bot has not created
+    it yet (no file, or a database whose first migration has not committed)."""
+    if not LedgerLocation.parse(location).exists():
         return []
     try:
-        ledger = Ledger.open_readonly(path)
+        ledger = Ledger.open_readonly(location)
     except LedgerSchemaError as error:
         if error.version == 0:
             return []
         raise
     with ledger:
         return ledger.rows()
+
+
+def read_binding(location: str | Path | LedgerLocation) -> tuple[int, str]:
+    """The (chain id, DAO address) a ledger of any schema version is bound to, read without
+    migrating it."""
+    parsed = LedgerLocation.parse(location)
+    if not parsed.exists():
+        raise FileNotFoundError(f"no ledger at {parsed}")
+    engine = open_engine(parsed, read_only=True, busy_timeout_ms=DEFAULT_BUSY_TIMEOUT_MS)
+    try:
+        with translated_errors(parsed), engine.connect() as conn:
+            if not sa.inspect(conn).has_table("meta"):
+                raise LedgerSchemaError(f"ledger {parsed} has no tables yet", version=0)
+            stored = dict(
+                conn.execute(
+                    sa.select(meta.c.key, meta.c.value).where(meta.c.key.in_(_BINDING_KEYS))
+                ).all()
+            )
+    finally:
+        engine.dispose()
+    if set(stored) != set(_BINDING_KEYS):
+        raise LedgerError(f"ledger {parsed} is not bound to a chain and DAO yet")
+    return int(stored["chain_id"]), stored["dao_address"]
 
 
 def default_ledger_path(
@@ -327,14 +338,16 @@ def default_ledger_path(
 class Ledger:
     """The bot's ledger, bound to one (chain id, DAO address).
 
-    One process writes (``Ledger(path, chain_id=..., dao_address=...)``); any number of
-    processes may read at the same time through ``Ledger.open_readonly(path)`` (WAL mode). One
-    connection is shared by all threads of an instance, serialised by a lock.
+    ``location`` is a SQLite file path or a ``postgresql://`` URL (see
+    `services.bot.ledger_store`). On SQLite one process writes (the bot holds a lock file) and any
+    number of processes read at the same time through ``Ledger.open_readonly`` (WAL mode); on
+    PostgreSQL several bots may write. Within one instance, calls from several threads are
+    serialised by a lock.
     """
 
     def __init__(
         self,
-        path: str | Path,
+        location: str | Path | LedgerLocation,
         *,
         chain_id: int,
         dao_address: str,
@@ -342,30 +355,20 @@ class Ledger:
     ) -> None:
         _check_chain_id(chain_id)
         address = _normalise_address(dao_address)
-        self.path = Path(path)
-        self.read_only = False
-        self._lock = threading.RLock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000
-        )
+        self._open(location, read_only=False, busy_timeout_ms=busy_timeout_ms)
         try:
-            self._configure(busy_timeout_ms)
-            mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise LedgerError(
-                    f"could not switch {self.path} to WAL journal mode (got {mode!r})"
-                )
+            if self.path is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             self._migrate()
             self._bind(chain_id, address)
         except BaseException:
-            self._conn.close()
+            self._engine.dispose()
             raise
 
     @classmethod
     def open_readonly(
         cls,
-        path: str | Path,
+        location: str | Path | LedgerLocation,
         *,
         chain_id: int | None = None,
         dao_address: str | None = None,
@@ -376,22 +379,12 @@ class Ledger:
         If ``chain_id`` / ``dao_address`` are given they must match the ledger's binding.
         """
         ledger = cls.__new__(cls)
-        ledger.path = Path(path)
-        ledger.read_only = True
-        ledger._lock = threading.RLock()
-        if not ledger.path.is_file():
+        ledger._open(location, read_only=True, busy_timeout_ms=busy_timeout_ms)
+        if ledger.path is not None and not ledger.path.is_file():
+            ledger._engine.dispose()
             raise FileNotFoundError(f"no ledger at {ledger.path}; the bot creates it on first run")
-        uri = f"{ledger.path.resolve().as_uri()}?mode=ro"
-        ledger._conn = sqlite3.connect(
-            uri,
-            uri=True,
-            isolation_level=None,
-            check_same_thread=False,
-            timeout=busy_timeout_ms / 1000,
-        )
         try:
-            ledger._configure(busy_timeout_ms)
-            version = ledger._schema_version()
+            version = ledger.schema_version
             if version != SCHEMA_VERSION:
                 remedy = (
                     "upgrade spheron-dao-deploy"
@@ -399,28 +392,42 @@ class Ledger:
                     else "run the bot once (read-write) to migrate it"
                 )
                 raise LedgerSchemaError(
-                    f"ledger {ledger.path} has schema version {version}, this code reads version "
-                    f"{SCHEMA_VERSION}; {remedy}",
+                    f"ledger {ledger.location} has schema version {version}, this code reads "
+                    f"version {SCHEMA_VERSION}; {remedy}",
                     version=version,
                 )
             if chain_id is not None and chain_id != ledger.chain_id:
                 raise LedgerMismatchError(
-                    f"ledger {ledger.path} belongs to chain {ledger.chain_id}, not chain {chain_id}"
+                    f"ledger {ledger.location} belongs to chain {ledger.chain_id}, "
+                    f"not chain {chain_id}"
                 )
             if dao_address is not None and _normalise_address(dao_address) != ledger.dao_address:
                 raise LedgerMismatchError(
-                    f"ledger {ledger.path} belongs to DAO {ledger.dao_address}, not {dao_address}"
+                    f"ledger {ledger.location} belongs to DAO {ledger.dao_address}, "
+                    f"not {dao_address}"
                 )
         except BaseException:
-            ledger._conn.close()
+            ledger._engine.dispose()
             raise
         return ledger
+
+    def _open(
+        self, location: str | Path | LedgerLocation, *, read_only: bool, busy_timeout_ms: int
+    ) -> None:
+        self.location = LedgerLocation.parse(location)
+        #: The SQLite file, or None on PostgreSQL.
+        self.path = self.location.path
+        self.read_only = read_only
+        self._lock = threading.RLock()
+        self._engine = open_engine(
+            self.location, read_only=read_only, busy_timeout_ms=busy_timeout_ms
+        )
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            self._engine.dispose()
 
     def __enter__(self) -> Ledger:
         return self
@@ -443,21 +450,28 @@ class Ledger:
     def dao_address(self) -> str:
         return self._meta("dao_address")
 
+    @property
+    def schema_version(self) -> int:
+        with self._read() as conn:
+            return schema_version(conn)
+
     def pragmas(self) -> dict[str, int | str]:
         """The connection's SQLite settings, for diagnostics (journal mode is ``wal``)."""
+        if self.path is None:
+            raise LedgerError(f"ledger {self.location} is not SQLite; it has no pragmas")
         names = ("journal_mode", "synchronous", "foreign_keys", "busy_timeout", "user_version")
-        with self._lock:
-            values = {name: self._conn.execute(f"PRAGMA {name}").fetchone()[0] for name in names}
+        with self._read() as conn:
+            values = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in names}
         values["journal_mode"] = str(values["journal_mode"]).lower()
         return values
 
     def checkpoint(self) -> int | None:
         """The last block whose events are all recorded, or ``None`` before the first batch."""
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT value FROM meta WHERE key = 'checkpoint_block'"
-            ).fetchone()
-        return None if row is None else int(row[0])
+        with self._read() as conn:
+            value = conn.execute(
+                sa.select(meta.c.value).where(meta.c.key == "checkpoint_block")
+            ).scalar()
+        return None if value is None else int(value)
 
     # -- recording events ------------------------------------------------------------------------
 
@@ -485,24 +499,24 @@ class Ledger:
                     raise TypeError(
                         f"record_batch expects NewEvent items, got {type(event).__name__}"
                     )
-                cursor = conn.execute(
-                    "INSERT OR IGNORE INTO deployments (proposal_id, block_number, tx_hash, "
-                    "log_index, sender, spec_json, spec_hash, state, first_seen_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        str(event.proposal_id),
-                        event.block_number,
-                        event.tx_hash,
-                        event.log_index,
-                        event.sender,
-                        event.spec_json,
-                        event.spec_hash,
-                        DeploymentState.RECORDED.value,
-                        now,
-                        now,
-                    ),
+                result = conn.execute(
+                    _insert(conn, deployments)
+                    .values(
+                        proposal_id=str(event.proposal_id),
+                        block_number=event.block_number,
+                        tx_hash=event.tx_hash,
+                        log_index=event.log_index,
+                        sender=event.sender,
+                        spec_json=event.spec_json,
+                        spec_hash=event.spec_hash,
+                        state=DeploymentState.RECORDED.value,
+                        first_seen_at=now,
+                        updated_at=now,
+                    )
+                    .on_conflict_do_nothing(),
+                    execution_options={"preserve_rowcount": True},
                 )
-                if cursor.rowcount == 1:
+                if result.rowcount == 1:
                     inserted.append(event.proposal_id)
                     self._append_history(
                         conn,
@@ -512,11 +526,20 @@ class Ledger:
                     )
                 else:
                     self._report_known_event(conn, event)
+            upsert = _insert(conn, meta).values(key="checkpoint_block", value=str(checkpoint_block))
+            stored, given = (
+                sa.cast(meta.c.value, sa.BigInteger),
+                sa.cast(upsert.excluded.value, sa.BigInteger),
+            )
             conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('checkpoint_block', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = CAST(MAX(CAST(value AS INTEGER), "
-                "CAST(excluded.value AS INTEGER)) AS TEXT)",
-                (str(checkpoint_block),),
+                upsert.on_conflict_do_update(
+                    index_elements=[meta.c.key],
+                    set_={
+                        "value": sa.case(
+                            (stored >= given, meta.c.value), else_=upsert.excluded.value
+                        )
+                    },
+                )
             )
         return inserted
 
@@ -660,21 +683,21 @@ class Ledger:
 
     def get(self, proposal_id: int) -> DeploymentRow | None:
         _check_proposal_id(proposal_id)
-        with self._lock:
-            row = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM deployments WHERE proposal_id = ?", (str(proposal_id),)
-            ).fetchone()
+        with self._read() as conn:
+            row = conn.execute(
+                sa.select(*_ROW_COLUMNS).where(deployments.c.proposal_id == str(proposal_id))
+            ).one_or_none()
         return None if row is None else _to_row(row)
 
     def history(self, proposal_id: int) -> list[HistoryEntry]:
         """The row's history, oldest first."""
         _check_proposal_id(proposal_id)
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT proposal_id, at, state, note FROM history "
-                "WHERE proposal_id = ? ORDER BY id",
-                (str(proposal_id),),
-            ).fetchall()
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(history.c.proposal_id, history.c.at, history.c.state, history.c.note)
+                .where(history.c.proposal_id == str(proposal_id))
+                .order_by(history.c.id)
+            ).all()
         return [
             HistoryEntry(int(pid), at, DeploymentState(state), note)
             for pid, at, state, note in rows
@@ -682,13 +705,12 @@ class Ledger:
 
     def unfinished(self) -> list[DeploymentRow]:
         """Rows the bot must resume (RECORDED, PLANNED, CREATING, CREATED), in chain order."""
-        placeholders = ", ".join("?" for _ in UNFINISHED_STATES)
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM deployments WHERE state IN ({placeholders}) "
-                "ORDER BY block_number, log_index",
-                [state.value for state in UNFINISHED_STATES],
-            ).fetchall()
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(*_ROW_COLUMNS)
+                .where(deployments.c.state.in_(_UNFINISHED_VALUES))
+                .order_by(deployments.c.block_number, deployments.c.log_index)
+            ).all()
         return [_to_row(row) for row in rows]
 
     def rows(
@@ -699,96 +721,146 @@ class Ledger:
             isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
         ):
             raise ValueError(f"limit must be a non-negative int or None, got {limit!r}")
-        where, params = (
-            ("", []) if state is None else ("WHERE state = ?", [DeploymentState(state).value])
+        query = sa.select(*_ROW_COLUMNS).order_by(
+            deployments.c.block_number.desc(), deployments.c.log_index.desc()
         )
-        query = (
-            f"SELECT {_COLUMNS} FROM deployments {where} ORDER BY block_number DESC, log_index DESC"
-        )
+        if state is not None:
+            query = query.where(deployments.c.state == DeploymentState(state).value)
         if limit is not None:
-            query += " LIMIT ?"
-            params.append(limit)
-        with self._lock:
-            rows = self._conn.execute(query, params).fetchall()
+            query = query.limit(limit)
+        with self._read() as conn:
+            rows = conn.execute(query).all()
         return [_to_row(row) for row in reversed(rows)]
 
     def counts_by_state(self) -> dict[DeploymentState, int]:
         """Row count for every state (zero included)."""
         counts = dict.fromkeys(DeploymentState, 0)
-        with self._lock:
-            for state, count in self._conn.execute(
-                "SELECT state, COUNT(*) FROM deployments GROUP BY state"
+        with self._read() as conn:
+            for state, count in conn.execute(
+                sa.select(deployments.c.state, sa.func.count()).group_by(deployments.c.state)
             ):
                 counts[DeploymentState(state)] = count
         return counts
 
+    # -- copying ---------------------------------------------------------------------------------
+
+    def dump(self) -> dict[str, list[dict[str, Any]]]:
+        """Every row of every table (checkpoint, rows, history, ...), read in one transaction:
+        what `restore` writes into another ledger. Rows of a table with a generated key come in
+        key order, without the key."""
+        dumped: dict[str, list[dict[str, Any]]] = {}
+        with self._read() as conn:
+            for table in METADATA.sorted_tables:
+                generated = table.autoincrement_column
+                columns = [column for column in table.columns if column is not generated]
+                query = sa.select(*columns)
+                if generated is not None:
+                    query = query.order_by(generated)
+                dumped[table.name] = [dict(row) for row in conn.execute(query).mappings()]
+        return dumped
+
+    def restore(self, dumped: dict[str, list[dict[str, Any]]]) -> None:
+        """Write a `dump` of a ledger with the same binding into this one, in one transaction.
+
+        Refused (`LedgerNotEmptyError`) unless this ledger holds nothing but its binding: a copy
+        never mixes two histories.
+        """
+        with self._write() as conn:
+            self._check_empty(conn)
+            for table in METADATA.sorted_tables:
+                rows = dumped.get(table.name, [])
+                if table is meta:
+                    rows = [row for row in rows if row["key"] not in _BINDING_KEYS]
+                if rows:
+                    conn.execute(table.insert(), rows)
+
+    def _check_empty(self, conn: sa.Connection) -> None:
+        for table in METADATA.sorted_tables:
+            query = sa.select(sa.func.count()).select_from(table)
+            if table is meta:
+                query = query.where(meta.c.key.not_in(_BINDING_KEYS))
+            if conn.execute(query).scalar_one():
+                raise LedgerNotEmptyError(
+                    f"ledger {self.location} is not empty (table {table.name} has rows); "
+                    "copy only into a new database"
+                )
+
     # -- internals -------------------------------------------------------------------------------
 
-    def _configure(self, busy_timeout_ms: int) -> None:
-        self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        self._conn.execute("PRAGMA foreign_keys = ON")
-        self._conn.execute("PRAGMA synchronous = NORMAL")
-
-    def _schema_version(self) -> int:
-        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
-
     def _migrate(self) -> None:
+        def report(version: int) -> None:
+            logger.info("ledger %s migrated to schema version %d", self.location, version)
+
         with self._write() as conn:
-            version = self._schema_version()
-            if version > SCHEMA_VERSION:
+            found = migrate(conn, report)
+            if found > SCHEMA_VERSION:
                 raise LedgerSchemaError(
-                    f"ledger {self.path} has schema version {version}, newer than this code's "
+                    f"ledger {self.location} has schema version {found}, newer than this code's "
                     f"{SCHEMA_VERSION}; upgrade spheron-dao-deploy",
-                    version=version,
+                    version=found,
                 )
-            for target in range(version, SCHEMA_VERSION):
-                for statement in _MIGRATIONS[target]:
-                    conn.execute(statement)
-                logger.info("ledger %s migrated to schema version %d", self.path, target + 1)
-            # PRAGMA does not take parameters; the value is our own constant.
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _bind(self, chain_id: int, dao_address: str) -> None:
         with self._write() as conn:
             stored = dict(
                 conn.execute(
-                    "SELECT key, value FROM meta WHERE key IN ('chain_id', 'dao_address')"
-                ).fetchall()
+                    sa.select(meta.c.key, meta.c.value)
+                    .where(meta.c.key.in_(("chain_id", "dao_address")))
+                    .with_for_update()
+                ).all()
             )
             if not stored:
-                conn.executemany(
-                    "INSERT INTO meta (key, value) VALUES (?, ?)",
-                    [("chain_id", str(chain_id)), ("dao_address", dao_address)],
+                conn.execute(
+                    _insert(conn, meta)
+                    .values([("chain_id", str(chain_id)), ("dao_address", dao_address)])
+                    .on_conflict_do_nothing()
                 )
-                return
+                stored = dict(
+                    conn.execute(
+                        sa.select(meta.c.key, meta.c.value).where(
+                            meta.c.key.in_(("chain_id", "dao_address"))
+                        )
+                    ).all()
+                )
             if stored != {"chain_id": str(chain_id), "dao_address": dao_address}:
                 raise LedgerMismatchError(
-                    f"ledger {self.path} belongs to chain {stored.get('chain_id')} DAO "
+                    f"ledger {self.location} belongs to chain {stored.get('chain_id')} DAO "
                     f"{stored.get('dao_address')}, not chain {chain_id} DAO {dao_address}; "
-                    "use the ledger file of that chain and contract"
+                    "use the ledger of that chain and contract"
                 )
 
     def _meta(self, key: str) -> str:
-        with self._lock:
-            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            raise LedgerError(f"ledger {self.path} has no {key!r} in its meta table")
-        return str(row[0])
+        with self._read() as conn:
+            value = conn.execute(sa.select(meta.c.value).where(meta.c.key == key)).scalar()
+        if value is None:
+            raise LedgerError(f"ledger {self.location} has no {key!r} in its meta table")
+        return str(value)
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, begun IMMEDIATE so it never fails half-way on a lock."""
+    def _read(self) -> Iterator[sa.Connection]:
+        """One read transaction (a consistent snapshot on SQLite)."""
+        with (
+            self._lock,
+            translated_errors(self.location),
+            self._engine.connect() as conn,
+            conn.begin(),
+        ):
+            yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        """One write transaction; on SQLite begun IMMEDIATE, so it never fails half-way on a
+        lock."""
         if self.read_only:
-            raise LedgerReadOnlyError(f"ledger {self.path} was opened read-only")
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-                self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
+            raise LedgerReadOnlyError(f"ledger {self.location} was opened read-only")
+        with (
+            self._lock,
+            translated_errors(self.location),
+            self._engine.connect() as plain,
+        ):
+            conn = plain.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
 
     def _transition(
         self,
@@ -825,13 +897,17 @@ class Ledger:
             note = f"deployment status {deployment_status}" if changed else None
             return self._update(conn, proposal_id, target, changes, note=note, history=changed)
 
-    def _current(self, conn: sqlite3.Connection, proposal_id: int) -> DeploymentRow:
+    def _current(self, conn: sa.Connection, proposal_id: int) -> DeploymentRow:
+        """The row, locked until the end of the write transaction (PostgreSQL's FOR UPDATE;
+        SQLite's write transactions hold the whole database)."""
         _check_proposal_id(proposal_id)
         row = conn.execute(
-            f"SELECT {_COLUMNS} FROM deployments WHERE proposal_id = ?", (str(proposal_id),)
-        ).fetchone()
+            sa.select(*_ROW_COLUMNS)
+            .where(deployments.c.proposal_id == str(proposal_id))
+            .with_for_update()
+        ).one_or_none()
         if row is None:
-            raise UnknownProposalError(f"proposal {proposal_id} is not in ledger {self.path}")
+            raise UnknownProposalError(f"proposal {proposal_id} is not in ledger {self.location}")
         return _to_row(row)
 
     @staticmethod
@@ -846,7 +922,7 @@ class Ledger:
 
     def _update(
         self,
-        conn: sqlite3.Connection,
+        conn: sa.Connection,
         proposal_id: int,
         target: DeploymentState,
         changes: dict[str, Any],
@@ -855,13 +931,13 @@ class Ledger:
         note: str | None = None,
         history: bool = True,
     ) -> DeploymentRow:
-        # Column names come from this module only, never from callers.
-        assignments = ["state = ?", "updated_at = ?", *(f"{column} = ?" for column in changes)]
+        values: dict[str, Any] = {"state": target.value, "updated_at": _utc_now(), **changes}
         if bump_attempts:
-            assignments.append("attempts = attempts + 1")
+            values["attempts"] = deployments.c.attempts + 1
         conn.execute(
-            f"UPDATE deployments SET {', '.join(assignments)} WHERE proposal_id = ?",
-            [target.value, _utc_now(), *changes.values(), str(proposal_id)],
+            deployments.update()
+            .where(deployments.c.proposal_id == str(proposal_id))
+            .values(**values)
         )
         if history:
             self._append_history(conn, proposal_id, target, note)
@@ -869,19 +945,24 @@ class Ledger:
 
     @staticmethod
     def _append_history(
-        conn: sqlite3.Connection, proposal_id: int, state: DeploymentState, note: str | None
+        conn: sa.Connection, proposal_id: int, state: DeploymentState, note: str | None
     ) -> None:
         conn.execute(
-            "INSERT INTO history (proposal_id, at, state, note) VALUES (?, ?, ?, ?)",
-            (str(proposal_id), _utc_now(), state.value, note),
+            history.insert().values(
+                proposal_id=str(proposal_id), at=_utc_now(), state=state.value, note=note
+            )
         )
 
-    def _report_known_event(self, conn: sqlite3.Connection, event: NewEvent) -> None:
+    def _report_known_event(self, conn: sa.Connection, event: NewEvent) -> None:
         existing = conn.execute(
-            f"SELECT {_COLUMNS} FROM deployments WHERE proposal_id = ? "
-            "OR (tx_hash = ? AND log_index = ?)",
-            (str(event.proposal_id), event.tx_hash, event.log_index),
-        ).fetchall()
+            sa.select(*_ROW_COLUMNS).where(
+                (deployments.c.proposal_id == str(event.proposal_id))
+                | (
+                    (deployments.c.tx_hash == event.tx_hash)
+                    & (deployments.c.log_index == event.log_index)
+                )
+            )
+        ).all()
         for row in map(_to_row, existing):
             same_payload = (
                 row.proposal_id == event.proposal_id
@@ -910,6 +991,12 @@ class Ledger:
                     row.tx_hash,
                     row.log_index,
                 )
+
+
+def _insert(conn: sa.Connection, table: sa.Table) -> Any:
+    """The backend's INSERT, which both spell ``ON CONFLICT DO NOTHING / DO UPDATE`` alike."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
 
 
 def _to_row(row: Sequence[Any]) -> DeploymentRow:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-from services.bot.ledger import DeploymentState, Ledger
+from services.bot.ledger import DeploymentState, Ledger, LedgerLocation
 from services.bot.metrics import METRICS_CONTENT_TYPE, BotMetrics
 from services.common.cors import cors_headers
 from services.common.http_server import BackgroundHTTPServer, JsonRequestHandler, bind_handler
@@ -49,7 +49,7 @@ class StatusServer(BackgroundHTTPServer):
 
     def __init__(
         self,
-        ledger_path: str | Path,
+        ledger_location: str | Path | LedgerLocation,
         metrics: BotMetrics,
         *,
         host: str = "127.0.0.1",
@@ -61,7 +61,7 @@ class StatusServer(BackgroundHTTPServer):
     ) -> None:
         if max_poll_age_s <= 0:
             raise ValueError(f"max_poll_age_s must be > 0, got {max_poll_age_s}")
-        self.ledger_path = Path(ledger_path)
+        self.ledger_location = LedgerLocation.parse(ledger_location)
         self.metrics = metrics
         self.max_poll_age_s = max_poll_age_s
         self._clock = clock
@@ -72,7 +72,7 @@ class StatusServer(BackgroundHTTPServer):
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         """Open the read-only ledger connection the handler threads share until `stop()`."""
-        self._ledger = Ledger.open_readonly(self.ledger_path)
+        self._ledger = Ledger.open_readonly(self.ledger_location)
         return bind_handler(_Handler, status=self, ledger=self._ledger)
 
     def _release(self) -> None:

@@ -5,7 +5,9 @@ namesakes, closed instances and rows that break."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -407,10 +409,11 @@ def test_an_instance_closed_on_spheron_is_never_recreated_silently(
     SpheronTarget(spheron_client_factory(emulator)).close(row.instance_id)
     # The ledger is lost (or restored from an old copy): the row is seen again as new.
     record(19, spec_text())
-    ledger._conn.execute(
-        "UPDATE deployments SET deployment_name = ? WHERE proposal_id = '19'",
-        (row.deployment_name,),
-    )
+    with closing(sqlite3.connect(ledger.path)) as raw, raw:
+        raw.execute(
+            "UPDATE deployments SET deployment_name = ? WHERE proposal_id = '19'",
+            (row.deployment_name,),
+        )
     ledger.mark_creating(19, row.deployment_name, in_flight_until=clock.now - 1)
     deployer.advance()
     failed = ledger.get(19)
