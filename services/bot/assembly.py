@@ -1,23 +1,34 @@
-"""Assembles the deploy bot from its settings: ledger (and its lock), log source, policy, Spheron
-target, status server, and runs the watcher loop. The Ape-specific parts (network, provider,
-contract addresses) stay in `services.bot.command`; everything here is plain Python.
+"""Assembles the deploy bot from its settings: ledger (and its lock or leadership), log source,
+policy, Spheron target, status server, and runs the watcher loop. The Ape-specific parts (network,
+provider, contract addresses) stay in `services.bot.command`; everything here is plain Python.
 
-Order matters: the single-instance lock on the ledger is taken first, so a second bot on the same
-ledger exits at once without calling any outside service.
+Order matters. On SQLite the single-instance lock on the ledger is taken first, so a second bot on
+the same ledger exits at once without calling any outside service. On PostgreSQL any number of
+replicas may start: each gets a name of its own (host, process, random), waits for the database
+if it cannot be reached yet, and leads or follows (`services.bot.leadership`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import secrets
+import socket
 import threading
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
-from services.bot.deployer import Deployer, DeployerOptions
-from services.bot.ledger import Ledger, LedgerLocation, default_ledger_path
+from services.bot.deployer import SOLE_REPLICA, Deployer, DeployerOptions
+from services.bot.leadership import AdvisoryLeadership, Leadership, SoleLeader
+from services.bot.ledger import (
+    Ledger,
+    LedgerError,
+    LedgerLocation,
+    LedgerUnavailableError,
+    default_ledger_path,
+)
 from services.bot.ledger_lock import ledger_lock
 from services.bot.metrics import BotMetrics
 from services.bot.settings import BotSettings, require
@@ -152,12 +163,12 @@ def run_bot(
     read when the ledger has no checkpoint and no `--from-block` was given.
     """
     location = ledger_location(settings, options.chain_id, options.dao_address)
+    metrics = BotMetrics()
     with ExitStack() as stack:
-        stack.enter_context(ledger_lock(location, options.chain_id, options.dao_address))
-        ledger = stack.enter_context(
-            Ledger(location, chain_id=options.chain_id, dao_address=options.dao_address)
-        )
-        metrics = BotMetrics()
+        opened = _open_ledger(location, settings, options, metrics, stop, stack)
+        if opened is None:
+            return 0  # stopped while waiting for the database
+        ledger, leadership, replica = opened
         policy = load_policy(settings.deploybot_policy)
         source = make_source(metrics, stack)
         target = None if options.dry_run else spheron_target(settings, stop)
@@ -172,8 +183,11 @@ def run_bot(
                 dry_run=options.dry_run,
                 deploy_timeout_s=settings.deploybot_deploy_timeout_s,
                 inflight_margin_s=settings.deploybot_inflight_margin_s,
+                replica_id=replica,
+                lease_s=settings.deploybot_lease_s,
             ),
             environ=environ,
+            clock=ledger.now,  # the database's clock, the same for every replica
         )
         if options.status_port is not None:
             server = StatusServer(
@@ -184,6 +198,8 @@ def run_bot(
                 max_poll_age_s=max(60.0, 3 * options.poll_interval_s + 30),
                 allowed_origins=options.cors_origins,
                 policy=policy,
+                replica=replica,
+                lease_s=settings.deploybot_lease_s,
             )
             stack.enter_context(server)
             logger.info("status on %s (/healthz, /metrics, /deployments)", server.url)
@@ -199,7 +215,8 @@ def run_bot(
             reread_blocks=options.reread_blocks,
         )
         logger.info(
-            "watching DAO %s on chain %d via %s from block %d, %d confirmation%s%s; ledger %s",
+            "watching DAO %s on chain %d via %s from block %d, %d confirmation%s%s; ledger %s, "
+            "replica %s",
             options.dao_address,
             options.chain_id,
             source.name,
@@ -208,6 +225,59 @@ def run_bot(
             "" if watch.confirmations == 1 else "s",
             " (dry run: nothing is created)" if options.dry_run else "",
             location,
+            replica,
         )
-        watcher = Watcher(source, ledger, deployer, metrics, watch, stop)
+        watcher = Watcher(source, ledger, deployer, metrics, watch, stop, leadership)
         return watcher.run()
+
+
+def replica_name() -> str:
+    """A name no other replica has, now or later: host, process id and a random suffix (a
+    restarted container has the same host name and often the same pid)."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def _open_ledger(
+    location: LedgerLocation,
+    settings: BotSettings,
+    options: BotOptions,
+    metrics: BotMetrics,
+    stop: threading.Event,
+    stack: ExitStack,
+) -> tuple[Ledger, Leadership, str] | None:
+    """The ledger, this replica's leadership and name, entered into `stack`; None if `stop` was
+    set while waiting for the database. SQLite: the lock first (one bot, which leads). PostgreSQL:
+    a new replica, which waits (paused) while the database cannot be reached."""
+    chain_id, dao = options.chain_id, options.dao_address
+    if not location.is_postgres:
+        stack.enter_context(ledger_lock(location, chain_id, dao))
+        ledger = stack.enter_context(Ledger(location, chain_id=chain_id, dao_address=dao))
+        return ledger, SoleLeader(metrics), SOLE_REPLICA
+    replica = replica_name()
+    while True:
+        try:
+            ledger = stack.enter_context(Ledger(location, chain_id=chain_id, dao_address=dao))
+            break
+        except LedgerUnavailableError as error:
+            metrics.service_failed("ledger", str(error))
+            if stop.wait(options.poll_interval_s):
+                return None
+    metrics.service_ok("ledger")
+    leadership = AdvisoryLeadership(
+        location, chain_id, dao, metrics, lease_s=settings.deploybot_lease_s
+    )
+    stack.callback(leadership.release)
+    stack.callback(_release_claims, ledger, replica)
+    return ledger, leadership, replica
+
+
+def _release_claims(ledger: Ledger, replica: str) -> None:
+    """On a clean stop, hand this replica's rows to the others at once instead of after the
+    lease (best effort: a killed replica's claims simply expire)."""
+    try:
+        released = ledger.release_claims(replica)
+    except LedgerError as error:
+        logger.debug("claims of %s not released (%s); they expire with the lease", replica, error)
+        return
+    if released:
+        logger.info("released %d claim%s", released, "" if released == 1 else "s")

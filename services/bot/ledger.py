@@ -75,6 +75,7 @@ from services.bot.ledger_schema import (
     meta,
     migrate,
     schema_version,
+    unix_now,
 )
 from services.bot.ledger_store import (
     WRITE_OPTION,
@@ -88,6 +89,8 @@ from services.bot.ledger_store import (
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Claim",
+    "ClaimLostError",
     "DeploymentRow",
     "DeploymentState",
     "HistoryEntry",
@@ -175,6 +178,10 @@ class LedgerReadOnlyError(LedgerError):
     """A write was attempted through a read-only ledger."""
 
 
+class ClaimLostError(LedgerError):
+    """The row is claimed by another replica now: this one must not act on it."""
+
+
 class LedgerNotEmptyError(LedgerError):
     """A copy was asked into a ledger that already holds rows or a checkpoint."""
 
@@ -231,7 +238,8 @@ class NewEvent:
 @dataclass(frozen=True)
 class DeploymentRow:
     """One ledger row. ``urls`` is a tuple; ``first_seen_at``/``updated_at`` are ISO-8601 UTC
-    strings; ``in_flight_until`` and ``created_at`` are Unix times (see the module docstring)."""
+    strings; ``in_flight_until``, ``created_at`` and ``claim_until`` are Unix times of the
+    database's clock (see the module docstring); ``claimed_by`` is the replica working on it."""
 
     proposal_id: int
     block_number: int
@@ -252,6 +260,8 @@ class DeploymentRow:
     updated_at: str
     in_flight_until: float | None = None
     created_at: float | None = None
+    claimed_by: str | None = None
+    claim_until: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (state as its string value, urls as a list)."""
@@ -277,6 +287,16 @@ class HistoryEntry:
             "state": self.state.value,
             "note": self.note,
         }
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A row this replica may now work on: its current state, and the replica whose expired
+    claim it took over (None when the row was free or already this replica's)."""
+
+    row: DeploymentRow
+    taken_from: str | None
+    renewed: bool
 
 
 _ROW_COLUMNS = tuple(deployments.c[name] for name in DeploymentRow.__dataclass_fields__)
@@ -568,7 +588,12 @@ class Ledger:
         )
 
     def mark_creating(
-        self, proposal_id: int, deployment_name: str, *, in_flight_until: float
+        self,
+        proposal_id: int,
+        deployment_name: str,
+        *,
+        in_flight_until: float,
+        claimed_by: str | None = None,
     ) -> DeploymentRow:
         """Commit the intent to create *immediately before* the request is sent; bumps
         ``attempts``. ``in_flight_until`` is the Unix time by which that request has certainly
@@ -576,11 +601,20 @@ class Ledger:
 
         A retry of a ``CREATING`` row must keep its deployment name, because that name is how
         the bot finds an instance that an earlier attempt may already have created.
+
+        With ``claimed_by``, the row must still be claimed by that replica (`ClaimLostError`
+        otherwise): a replica whose claim expired and was taken over while it looked the name
+        up must not send a create. This check, made in the same transaction as the commit, is
+        what makes claims safe whatever the clocks and however long a step takes.
         """
         _check_text("deployment_name", deployment_name)
         _check_time("in_flight_until", in_flight_until)
         with self._write() as conn:
             current = self._current(conn, proposal_id)
+            if claimed_by is not None and current.claimed_by != claimed_by:
+                raise ClaimLostError(
+                    f"proposal {proposal_id} is claimed by {current.claimed_by}, not {claimed_by}"
+                )
             self._check_allowed("mark_creating", current, DeploymentState.CREATING)
             if (
                 current.state is DeploymentState.CREATING
@@ -678,6 +712,69 @@ class Ledger:
         with self._write() as conn:
             current = self._current(conn, proposal_id)
             self._append_history(conn, proposal_id, current.state, text)
+
+    # -- claims (several replicas on one ledger) --------------------------------------------------
+
+    def now(self) -> float:
+        """The database's clock, as Unix time. Every replica compares times against this one
+        clock (in-flight windows, deploy timeouts, claim leases), so the clocks of their hosts
+        may disagree."""
+        with self._read() as conn:
+            return float(conn.execute(sa.select(unix_now())).scalar_one())
+
+    def claim(self, proposal_id: int, replica: str, *, lease_s: float) -> Claim | None:
+        """Claim (or renew) the row for ``replica`` until ``lease_s`` seconds from now on the
+        database's clock. None when the row is finished or another replica's claim has not
+        expired; otherwise the row as it is now, which the caller must act on (not an older copy).
+        """
+        _check_text("replica", replica)
+        if not lease_s > 0:
+            raise ValueError(f"lease_s must be > 0, got {lease_s!r}")
+        with self._write() as conn:
+            current = self._current(conn, proposal_id)
+            if current.state.is_terminal:
+                return None
+            holder = current.claimed_by
+            if holder not in (None, replica):
+                now = conn.execute(sa.select(unix_now())).scalar_one()
+                if current.claim_until is not None and current.claim_until > now:
+                    return None
+            conn.execute(
+                deployments.update()
+                .where(deployments.c.proposal_id == str(proposal_id))
+                .values(claimed_by=replica, claim_until=unix_now() + lease_s)
+            )
+            return Claim(
+                row=self._current(conn, proposal_id),
+                taken_from=holder if holder not in (None, replica) else None,
+                renewed=holder == replica,
+            )
+
+    def release_claims(self, replica: str, proposal_id: int | None = None) -> int:
+        """Give up ``replica``'s claim on one row (or on all of them), so another replica may
+        take it at once; returns how many were released."""
+        query = deployments.update().where(deployments.c.claimed_by == replica)
+        if proposal_id is not None:
+            _check_proposal_id(proposal_id)
+            query = query.where(deployments.c.proposal_id == str(proposal_id))
+        with self._write() as conn:
+            result = conn.execute(query.values(claimed_by=None, claim_until=None))
+            return int(result.rowcount)
+
+    def claims_held(self, replica: str) -> int:
+        """Unfinished rows ``replica`` holds an unexpired claim on."""
+        with self._read() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(deployments)
+                    .where(
+                        deployments.c.claimed_by == replica,
+                        deployments.c.claim_until > unix_now(),
+                        deployments.c.state.in_(_UNFINISHED_VALUES),
+                    )
+                ).scalar_one()
+            )
 
     # -- queries ---------------------------------------------------------------------------------
 
@@ -999,49 +1096,12 @@ def _insert(conn: sa.Connection, table: sa.Table) -> Any:
     return dialect.insert(table)
 
 
-def _to_row(row: Sequence[Any]) -> DeploymentRow:
-    (
-        proposal_id,
-        block_number,
-        tx_hash,
-        log_index,
-        sender,
-        spec_json,
-        spec_hash,
-        deployment_name,
-        state,
-        reason,
-        instance_id,
-        deployment_id,
-        deployment_status,
-        urls,
-        attempts,
-        first_seen_at,
-        updated_at,
-        in_flight_until,
-        created_at,
-    ) = row
-    return DeploymentRow(
-        proposal_id=int(proposal_id),
-        block_number=block_number,
-        tx_hash=tx_hash,
-        log_index=log_index,
-        sender=sender,
-        spec_json=spec_json,
-        spec_hash=spec_hash,
-        deployment_name=deployment_name,
-        state=DeploymentState(state),
-        reason=reason,
-        instance_id=instance_id,
-        deployment_id=deployment_id,
-        deployment_status=deployment_status,
-        urls=tuple(json.loads(urls)),
-        attempts=attempts,
-        first_seen_at=first_seen_at,
-        updated_at=updated_at,
-        in_flight_until=in_flight_until,
-        created_at=created_at,
-    )
+def _to_row(row: sa.Row[Any]) -> DeploymentRow:
+    values = dict(row._mapping)
+    values["proposal_id"] = int(values["proposal_id"])
+    values["state"] = DeploymentState(values["state"])
+    values["urls"] = tuple(json.loads(values["urls"]))
+    return DeploymentRow(**values)
 
 
 def _utc_now() -> str:

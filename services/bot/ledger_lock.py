@@ -44,9 +44,10 @@ class AdvisoryLock:
     lost connection (a server restart, a network fault) reads as "not held".
     """
 
-    def __init__(self, location: LedgerLocation, key: int) -> None:
+    def __init__(self, location: LedgerLocation, key: int, *, lease_s: float | None = None) -> None:
         self.location = location
         self.key = key
+        self.lease_s = lease_s
         self._engine = open_engine(location, read_only=False, busy_timeout_ms=0)
         self._connection: sa.Connection | None = None
 
@@ -56,11 +57,26 @@ class AdvisoryLock:
                 self._connection = self._engine.connect().execution_options(
                     isolation_level="AUTOCOMMIT"
                 )
+                if self.lease_s is not None:
+                    self._detect_vanished_holder(self._connection, self.lease_s)
             return bool(
                 self._connection.execute(
                     sa.select(sa.func.pg_try_advisory_lock(self.key))
                 ).scalar_one()
             )
+
+    @staticmethod
+    def _detect_vanished_holder(connection: sa.Connection, lease_s: float) -> None:
+        """Make the server end this session (freeing the lock) within `lease_s` of the holder's
+        host going silent: TCP keepalives, and a timeout on unacknowledged data."""
+        idle, interval = max(1, int(lease_s / 3)), max(1, int(lease_s / 6))
+        for setting, value in (
+            ("tcp_keepalives_idle", idle),
+            ("tcp_keepalives_interval", interval),
+            ("tcp_keepalives_count", 3),
+            ("tcp_user_timeout", int(lease_s * 1000)),
+        ):
+            connection.exec_driver_sql(f"SET {setting} = {value}")
 
     def held(self) -> bool:
         """Whether the lock is still ours: it is held until the session ends, so this asks

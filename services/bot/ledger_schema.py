@@ -82,6 +82,11 @@ def _version_2_deployment_columns() -> list[sa.Column[Any]]:
     return [sa.Column("in_flight_until", sa.Double), sa.Column("created_at", sa.Double)]
 
 
+def _version_3_deployment_columns() -> list[sa.Column[Any]]:
+    """Added by version 3: which replica works on the row, and until when (database time)."""
+    return [sa.Column("claimed_by", sa.Text), sa.Column("claim_until", sa.Double)]
+
+
 def _deployments_table(metadata: sa.MetaData, columns: list[sa.Column[Any]]) -> sa.Table:
     states = ", ".join(f"'{state}'" for state in STATES)
     return sa.Table(
@@ -125,7 +130,12 @@ def _history_table(metadata: sa.MetaData) -> sa.Table:
 METADATA = sa.MetaData()
 meta = _meta_table(METADATA)
 deployments = _deployments_table(
-    METADATA, [*_version_1_deployment_columns(), *_version_2_deployment_columns()]
+    METADATA,
+    [
+        *_version_1_deployment_columns(),
+        *_version_2_deployment_columns(),
+        *_version_3_deployment_columns(),
+    ],
 )
 history = _history_table(METADATA)
 
@@ -175,8 +185,18 @@ def _to_version_2(connection: sa.Connection) -> None:
     )
 
 
+def _to_version_3(connection: sa.Connection) -> None:
+    """Row claims, so that several replicas share one ledger (no row is claimed yet)."""
+    for column in _version_3_deployment_columns():
+        add_column(connection, "deployments", column)
+
+
 #: Step N (index N - 1) takes a database from version N - 1 to N.
-MIGRATIONS: tuple[Callable[[sa.Connection], None], ...] = (_to_version_1, _to_version_2)
+MIGRATIONS: tuple[Callable[[sa.Connection], None], ...] = (
+    _to_version_1,
+    _to_version_2,
+    _to_version_3,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -205,6 +205,12 @@ def _postgres_engine(url: sa.URL, *, read_only: bool) -> sa.Engine:
     connect_args: dict[str, Any] = {
         "connect_timeout": CONNECT_TIMEOUT_S,
         "application_name": "spheron-dao-deploy",
+        # A server that vanishes mid-query is noticed in seconds, not after the kernel's hours.
+        "keepalives": 1,
+        "keepalives_idle": 5,
+        "keepalives_interval": 2,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 15_000,
     }
     if read_only:  # the server itself refuses writes on these sessions
         given = url.query.get("options")

@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.bot.deployer import DEFAULT_INFLIGHT_MARGIN_S
+from services.bot.deployer import DEFAULT_INFLIGHT_MARGIN_S, DEFAULT_LEASE_S
 from services.bot.ledger_store import LedgerConfigurationError, LedgerLocation
 from services.chain.etherscan import MAX_PAGE_SIZE
 from services.common.errors import ConfigurationError
@@ -79,6 +79,13 @@ class BotSettings(BaseSettings):
     """The ledger: a SQLite file path (default
     `~/.spheron-dao-deploy/ledger-<chain id>-<dao>.sqlite3`), or
     `postgresql://user@host:port/database` for PostgreSQL (several replicas)."""
+
+    deploybot_lease_s: float = Field(
+        DEFAULT_LEASE_S, ge=1, le=3600, validation_alias="DEPLOYBOT_LEASE"
+    )
+    """Replicas on PostgreSQL: seconds a replica's claim on a ledger row lasts unless renewed,
+    and within which the database notices a leader whose host vanished. A replica that dies
+    leaves its rows to the others after this long."""
 
     deploybot_policy: Path | None = Field(None, validation_alias="DEPLOYBOT_POLICY")
     """Policy file (YAML or JSON) limiting what may be deployed; default limits when unset."""

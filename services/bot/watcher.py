@@ -15,6 +15,11 @@ found, although the checkpoint had passed its block.
 Outages of either outside service end the poll; the next poll retries (each outage is logged once
 and shown by `/healthz`). Fatal errors (`FatalBotError`: refused credentials, a wrong endpoint)
 stop the bot. A stop request ends every wait at once.
+
+Replicas (`services.bot.leadership`): only the leader does step 2; every replica does step 3 on the
+rows it claims. A replica that loses the ledger's database pauses: each poll fails at its first
+ledger call, before anything else is done, and is retried until the database answers again;
+nothing is lost, since every step starts from what the ledger holds.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ from dataclasses import dataclass
 import requests
 
 from services.bot.deployer import Deployer
-from services.bot.ledger import Ledger, NewEvent
+from services.bot.leadership import Leadership, SoleLeader
+from services.bot.ledger import Ledger, LedgerUnavailableError, NewEvent
 from services.bot.metrics import BotMetrics
 from services.chain.etherscan import (
     EtherscanDailyLimitReached,
@@ -74,6 +80,7 @@ class Watcher:
         metrics: BotMetrics,
         options: WatchOptions,
         stop: threading.Event,
+        leadership: Leadership | None = None,
     ) -> None:
         self._source = source
         self._ledger = ledger
@@ -81,6 +88,7 @@ class Watcher:
         self._metrics = metrics
         self._options = options
         self._stop = stop
+        self._leadership = leadership or SoleLeader(metrics)
 
     def run(self) -> int:
         """Poll until stopped; the exit code: 0, or 1 if a `--once` run could not finish."""
@@ -125,7 +133,8 @@ class Watcher:
         """One poll: record confirmed events, then advance deployments. Returns whether the
         deploy target was reachable for every row that needed it."""
         try:
-            self._record_confirmed_events()
+            if self._leadership.lead():
+                self._record_confirmed_events()
             reached = self._deployer.advance(self._stop.is_set)
         except EtherscanFatalError as error:
             self._metrics.record_api_error("etherscan", "fatal")
@@ -137,6 +146,7 @@ class Watcher:
             self._metrics.record_poll(success=False)
             self._count_error(error)
             raise
+        self._metrics.service_ok("ledger")
         self._metrics.record_poll(success=True)
         return reached
 
@@ -171,6 +181,8 @@ class Watcher:
                     )
                 if self._stop.is_set():
                     raise StopRequested
+        except LedgerUnavailableError:
+            raise
         except _TRANSIENT as error:
             self._metrics.service_failed(self._source.name, _one_line(error))
             raise
@@ -197,6 +209,8 @@ class Watcher:
         # Etherscan calls are counted per attempt by the client's hook (see services.bot.assembly).
         if isinstance(error, LogSourceUnavailable):
             self._metrics.record_api_error("rpc", "unavailable")
+        elif isinstance(error, LedgerUnavailableError):
+            self._metrics.service_failed("ledger", _one_line(error))  # pauses this replica
 
 
 def _new_event(event: DeployEventRecord) -> NewEvent:
@@ -248,6 +262,7 @@ def _one_line(error: BaseException) -> str:
 
 # Failures after which the next poll may succeed.
 _TRANSIENT: tuple[type[BaseException], ...] = (
+    LedgerUnavailableError,
     EtherscanError,
     LogSourceUnavailable,
     requests.RequestException,

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from services.bot.ledger import (
     SCHEMA_VERSION,
+    ClaimLostError,
     DeploymentState,
     InvalidTransitionError,
     Ledger,
@@ -150,7 +151,7 @@ def test_new_ledger_has_the_current_schema_and_binding(
         "proposal_id", "block_number", "tx_hash", "log_index", "sender", "spec_json",
         "spec_hash", "deployment_name", "state", "reason", "instance_id", "deployment_id",
         "deployment_status", "urls", "attempts", "first_seen_at", "updated_at",
-        "in_flight_until", "created_at",
+        "in_flight_until", "created_at", "claimed_by", "claim_until",
     }  # fmt: skip
     assert ledger.chain_id == CHAIN_ID
     assert ledger.dao_address == DAO.lower()
@@ -276,13 +277,14 @@ def test_a_version_1_ledger_is_migrated_in_place_keeping_every_row(ledger_path: 
     before = time.time()
     with Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO) as migrated:
         after = time.time()
-        assert migrated.schema_version == SCHEMA_VERSION == 2
+        assert migrated.schema_version == SCHEMA_VERSION == 3
         assert migrated.checkpoint() == 120
         creating, created, deployed = (migrated.get(pid) for pid in (1, 2, 3))
         assert creating.state is S.CREATING and creating.attempts == 1
         assert before + 89 <= creating.in_flight_until <= after + 91
         assert created.state is S.CREATED and before - 1 <= created.created_at <= after + 1
         assert deployed.state is S.DEPLOYED and deployed.created_at is None
+        assert {row.claimed_by for row in (creating, created, deployed)} == {None}
         assert [h.state for h in migrated.history(2)] == [S.CREATED]
         assert migrated.record_batch([make_event(4)], 130) == [4]
 
@@ -798,3 +800,64 @@ def test_sigkill_at_any_moment_leaves_checkpoint_and_rows_consistent(
         assert checkpoint is not None and checkpoint >= committed_batches
         ids = {row.proposal_id for row in reopened.rows()}
         assert ids == set(range((checkpoint + 1) * 10))
+
+
+# -- claims: several replicas on one ledger -------------------------------------------------------
+
+
+def test_a_claim_is_exclusive_until_it_expires_on_the_database_clock(ledger: Ledger) -> None:
+    ledger.record_batch([make_event(1)], 101)
+    first = ledger.claim(1, "replica-a", lease_s=30)
+    assert first is not None and first.taken_from is None and not first.renewed
+    assert first.row.claimed_by == "replica-a"
+    assert 25 < first.row.claim_until - ledger.now() <= 30
+    assert ledger.claim(1, "replica-b", lease_s=30) is None
+    again = ledger.claim(1, "replica-a", lease_s=30)
+    assert again is not None and again.renewed and again.taken_from is None
+    assert ledger.claims_held("replica-a") == 1 and ledger.claims_held("replica-b") == 0
+    ledger.claim(1, "replica-a", lease_s=0.2)
+    time.sleep(0.3)  # the lease runs out: replica-a stopped renewing it
+    taken = ledger.claim(1, "replica-b", lease_s=30)
+    assert taken is not None and taken.taken_from == "replica-a"
+    assert ledger.claims_held("replica-a") == 0
+
+
+def test_a_replica_whose_claim_was_taken_over_cannot_send_a_create(ledger: Ledger) -> None:
+    ledger.record_batch([make_event(1)], 101)
+    ledger.claim(1, "replica-a", lease_s=0.1)
+    time.sleep(0.2)
+    ledger.claim(1, "replica-b", lease_s=30)
+    with pytest.raises(ClaimLostError, match="claimed by replica-b"):
+        ledger.mark_creating(1, "dao-1", in_flight_until=SENT, claimed_by="replica-a")
+    row = ledger.get(1)
+    assert row is not None and row.state is S.RECORDED and row.attempts == 0
+    created = ledger.mark_creating(1, "dao-1", in_flight_until=SENT, claimed_by="replica-b")
+    assert created.state is S.CREATING
+
+
+def test_finished_rows_are_never_claimed_and_released_claims_are_free(ledger: Ledger) -> None:
+    ledger.record_batch([make_event(1), make_event(2)], 102)
+    ledger.mark_rejected(1, "invalid spec")
+    assert ledger.claim(1, "replica-a", lease_s=30) is None
+    ledger.claim(2, "replica-a", lease_s=30)
+    assert ledger.release_claims("replica-a") == 1
+    free = ledger.claim(2, "replica-b", lease_s=30)
+    assert free is not None and free.taken_from is None  # released, not taken over
+
+
+def test_replicas_racing_for_rows_claim_each_exactly_once(ledger_location: str | Path) -> None:
+    with Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO) as setup:
+        setup.record_batch([make_event(pid) for pid in range(1, 41)], 200)
+    won: dict[str, list[int]] = {}
+
+    def replica(name: str) -> None:
+        with Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO) as own:
+            won[name] = [pid for pid in range(1, 41) if own.claim(pid, name, lease_s=60)]
+
+    threads = [threading.Thread(target=replica, args=(f"r{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    claimed = sorted(pid for pids in won.values() for pid in pids)
+    assert claimed == list(range(1, 41))
