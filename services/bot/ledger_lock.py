@@ -52,18 +52,22 @@ class AdvisoryLock:
         self._connection: sa.Connection | None = None
 
     def try_acquire(self) -> bool:
-        with translated_errors(self.location):
-            if self._connection is None or self._connection.closed:
-                self._connection = self._engine.connect().execution_options(
-                    isolation_level="AUTOCOMMIT"
+        try:
+            with translated_errors(self.location):
+                if self._connection is None:
+                    self._connection = self._engine.connect().execution_options(
+                        isolation_level="AUTOCOMMIT"
+                    )
+                    if self.lease_s is not None:
+                        self._detect_vanished_holder(self._connection, self.lease_s)
+                return bool(
+                    self._connection.execute(
+                        sa.select(sa.func.pg_try_advisory_lock(self.key))
+                    ).scalar_one()
                 )
-                if self.lease_s is not None:
-                    self._detect_vanished_holder(self._connection, self.lease_s)
-            return bool(
-                self._connection.execute(
-                    sa.select(sa.func.pg_try_advisory_lock(self.key))
-                ).scalar_one()
-            )
+        except LedgerError:
+            self._drop_connection()  # a session that failed once is never used again
+            raise
 
     @staticmethod
     def _detect_vanished_holder(connection: sa.Connection, lease_s: float) -> None:
@@ -81,7 +85,7 @@ class AdvisoryLock:
     def held(self) -> bool:
         """Whether the lock is still ours: it is held until the session ends, so this asks
         whether the session is alive."""
-        if self._connection is None or self._connection.closed:
+        if self._connection is None:
             return False
         try:
             with translated_errors(self.location):

@@ -1,0 +1,166 @@
+"""Three `ape run watcher` replicas on one PostgreSQL ledger (a real server): exactly once while
+the leader and random replicas are killed with SIGKILL and the database restarts, under faults
+on both stand-ins; and a replica that loses the database pauses and resumes."""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+import requests
+
+from services.bot.ledger import read_rows
+from testbed.bot_process import WatcherProcess
+from testbed.emulators.etherscan import Faults
+from testbed.emulators.spheron import FaultPlan
+from testbed.postgres import PostgresServer
+from testbed.waiting import wait_until
+from tests.bot.process.conftest import wait_for
+from tests.bot.process.test_faults_and_kills import WATCH_ARGS, add_events, instances_by_name
+from tests.bot.process.test_hardening import deployed
+
+#: Short leases keep takeovers quick in tests (the default is 30 s).
+LEASE_S = 3
+T = TypeVar("T")
+
+
+@pytest.fixture
+def replica_env(bot_env, postgres_server: PostgresServer) -> dict[str, str]:
+    """The bot's environment with a new PostgreSQL database as the shared ledger."""
+    return dict(
+        bot_env, DEPLOYBOT_DB=postgres_server.create_database(), DEPLOYBOT_LEASE=str(LEASE_S)
+    )
+
+
+@pytest.fixture
+def start_replica(tmp_path: Path, replica_env) -> Iterator[Callable[[], WatcherProcess]]:
+    """Start one more replica, with its own log and status server; all are killed at the end."""
+    started: list[WatcherProcess] = []
+
+    def start() -> WatcherProcess:
+        log = tmp_path / f"replica-{len(started) + 1}.log"
+        replica = WatcherProcess([*WATCH_ARGS, "--status-port", "0"], replica_env, log).start()
+        started.append(replica)
+        return replica
+
+    yield start
+    for replica in started:
+        replica.kill()
+
+
+def health(replica: WatcherProcess) -> dict | None:
+    """The replica's /healthz body, or None before its status server is up (or once it died)."""
+    if not replica.running or not replica.log_path.exists():
+        return None
+    found = re.search(r"status on (http://\S+) ", replica.log_path.read_text(errors="replace"))
+    if found is None:
+        return None
+    try:
+        return requests.get(f"{found.group(1)}/healthz", timeout=5).json()
+    except requests.RequestException:
+        return None
+
+
+def role(replica: WatcherProcess) -> str | None:
+    body = health(replica)
+    return None if body is None else body["replica"]["role"]
+
+
+def the_leader(replicas: list[WatcherProcess]) -> WatcherProcess:
+    """Wait until exactly one live replica says it leads; that one."""
+
+    def one_leader() -> WatcherProcess | None:
+        leaders = [r for r in replicas if r.running and role(r) == "leader"]
+        return leaders[0] if len(leaders) == 1 else None
+
+    return wait_for_value(one_leader, timeout=60, what="one leader")
+
+
+def wait_for_value(condition: Callable[[], T | None], timeout: float, what: str) -> T:
+    return wait_until(condition, timeout_s=timeout, what=what, interval_s=0.2)
+
+
+def test_three_replicas_deploy_100_proposals_exactly_once_through_kills_and_a_restart(
+    generated_chain, etherscan_standin, spheron, postgres_server, start_replica, replica_env
+):
+    rng = random.Random(20261130)
+    etherscan_standin.reseed(11)
+    etherscan_standin.set_faults(
+        Faults(rate_limit_probability=0.1, http_500_probability=0.15, malformed_probability=0.05)
+    )
+    spheron.set_faults(
+        FaultPlan(
+            error_rate=0.15,
+            drop_rate=0.1,
+            delay_rate=0.05,
+            delay_s=3,  # slower than the client's 2 s: answers that complete after it gave up
+            drop_response_next=10,
+            seed=5,
+        )
+    )
+    add_events(generated_chain, range(1, 51), first_block=20)
+    replicas = [start_replica() for _ in range(3)]
+    leaders_killed = 0
+    for round_ in range(6):
+        time.sleep(rng.uniform(2.0, 4.0))
+        if round_ % 2 == 0:
+            victim = the_leader(replicas)
+            leaders_killed += 1
+        else:
+            victim = rng.choice([r for r in replicas if r.running])
+        victim.kill()
+        replicas.remove(victim)
+        replicas.append(start_replica())  # what systemd or the orchestrator does
+        if round_ == 1:
+            add_events(generated_chain, range(51, 101), first_block=generated_chain.head + 1)
+        if round_ == 3:
+            postgres_server.restart(mode="immediate")  # a crash of the database server
+
+    db = replica_env["DEPLOYBOT_DB"]
+    wait_for(deployed(db, 100), timeout=240, what="100 deployments")
+    assert all(r.running for r in replicas), [r.log_tail(40) for r in replicas if not r.running]
+    the_leader(replicas)
+    for replica in replicas:
+        assert replica.stop() == 0
+
+    names = instances_by_name(spheron)
+    assert len(names) == 100, "every executed proposal has an instance"
+    assert max(names.values()) == 1, f"duplicates: {[n for n, c in names.items() if c > 1]}"
+    assert sorted(r.proposal_id for r in read_rows(db)) == list(range(1, 101))
+    logs = "".join(path.read_text() for path in replicas[0].log_path.parent.glob("replica-*.log"))
+    assert logs.count("this replica leads") >= leaders_killed + 1
+    assert "Ledger database unreachable" in logs  # the restart was felt, and survived
+
+
+def test_a_replica_that_loses_the_database_pauses_and_resumes_losing_nothing(
+    generated_chain, spheron, postgres_server, start_replica, replica_env
+):
+    db = replica_env["DEPLOYBOT_DB"]
+    add_events(generated_chain, [1, 2], first_block=20)
+    replica = start_replica()
+    wait_for(deployed(db, 2), timeout=60, what="2 deployments")
+    assert role(replica) == "leader"
+    postgres_server.stop()
+    try:
+        body = wait_for_value(
+            lambda: (h := health(replica)) and h["replica"]["role"] == "paused" and h,
+            timeout=30,
+            what="the replica to pause",
+        )
+        assert body["status"] in ("degraded", "unhealthy")
+        assert "ledger" in body["outages"]
+        add_events(generated_chain, [3, 4], first_block=generated_chain.head + 1)
+        time.sleep(2)  # executed while the replica cannot record them
+        assert replica.running and role(replica) == "paused"
+    finally:
+        postgres_server.start()
+    wait_for(deployed(db, 4), timeout=60, what="the events of the outage, deployed")
+    wait_for(lambda: role(replica) == "leader", timeout=30, what="the replica to lead again")
+    assert replica.stop() == 0
+    assert "Ledger database reachable again" in replica.log_path.read_text()
+    assert sorted(instances_by_name(spheron).values()) == [1, 1, 1, 1]
