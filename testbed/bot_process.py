@@ -8,6 +8,7 @@ its step), then SIGKILL to its process group.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,11 +16,15 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
+
+import requests
 
 from services.bot.ledger import Ledger, LedgerError, LedgerLocation
 from testbed.waiting import WaitTimeout, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
+_STATUS_LINE = re.compile(r"status on (http://\S+) ")
 APE = Path(sys.executable).with_name("ape")
 
 #: Variables of the caller's environment that could point the bot elsewhere; never inherited.
@@ -125,6 +130,28 @@ class WatcherProcess:
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
+
+    def status_url(self) -> str | None:
+        """The status server's URL, as the bot logged it (with `--status-port`), or None."""
+        if not self.log_path.exists():
+            return None
+        found = _STATUS_LINE.search(self.log_path.read_text(errors="replace"))
+        return None if found is None else found.group(1)
+
+    def health(self) -> dict[str, Any] | None:
+        """The bot's `/healthz` body, or None while it has no status server (or is dead)."""
+        url = self.status_url() if self.running else None
+        if url is None:
+            return None
+        try:
+            return requests.get(f"{url}/healthz", timeout=5).json()
+        except requests.RequestException:
+            return None
+
+    def role(self) -> str | None:
+        """`leader`, `follower` or `paused` (replicas on PostgreSQL), from `/healthz`."""
+        body = self.health()
+        return None if body is None else body["replica"]["role"]
 
     def log_tail(self, lines: int = 15) -> str:
         if not self.log_path.exists():

@@ -45,6 +45,12 @@ proposal id, and the row walks this state machine (terminal states marked with a
 Seeing events and moving the checkpoint happen in one transaction (``record_batch``), so after
 a crash the checkpoint never claims a block whose events were not recorded.
 
+Several replicas may share a PostgreSQL ledger. A replica works on a row only while it holds the
+row's *claim* (``claimed_by`` and ``claim_until``, a lease on the database's clock: ``claim``,
+``release_claims``); ``mark_creating(claimed_by=...)`` commits CREATING only while the claim is
+still that replica's. ``now()`` is the database's clock, which the deployer uses for every time it
+stores or compares, so the replicas' hosts need not agree on the time.
+
 Proposal ids are ``uint256`` on chain, wider than 64-bit integers, so they are stored as decimal
 text and exposed as ``int``.
 """

@@ -5,14 +5,12 @@ on both stand-ins; and a replica that loses the database pauses and resumes."""
 from __future__ import annotations
 
 import random
-import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
-import requests
 
 from services.bot.ledger import read_rows
 from testbed.bot_process import WatcherProcess
@@ -53,29 +51,11 @@ def start_replica(tmp_path: Path, replica_env) -> Iterator[Callable[[], WatcherP
         replica.kill()
 
 
-def health(replica: WatcherProcess) -> dict | None:
-    """The replica's /healthz body, or None before its status server is up (or once it died)."""
-    if not replica.running or not replica.log_path.exists():
-        return None
-    found = re.search(r"status on (http://\S+) ", replica.log_path.read_text(errors="replace"))
-    if found is None:
-        return None
-    try:
-        return requests.get(f"{found.group(1)}/healthz", timeout=5).json()
-    except requests.RequestException:
-        return None
-
-
-def role(replica: WatcherProcess) -> str | None:
-    body = health(replica)
-    return None if body is None else body["replica"]["role"]
-
-
 def the_leader(replicas: list[WatcherProcess]) -> WatcherProcess:
     """Wait until exactly one live replica says it leads; that one."""
 
     def one_leader() -> WatcherProcess | None:
-        leaders = [r for r in replicas if r.running and role(r) == "leader"]
+        leaders = [r for r in replicas if r.running and r.role() == "leader"]
         return leaders[0] if len(leaders) == 1 else None
 
     return wait_for_value(one_leader, timeout=60, what="one leader")
@@ -144,11 +124,11 @@ def test_a_replica_that_loses_the_database_pauses_and_resumes_losing_nothing(
     add_events(generated_chain, [1, 2], first_block=20)
     replica = start_replica()
     wait_for(deployed(db, 2), timeout=60, what="2 deployments")
-    assert role(replica) == "leader"
+    assert replica.role() == "leader"
     postgres_server.stop()
     try:
         body = wait_for_value(
-            lambda: (h := health(replica)) and h["replica"]["role"] == "paused" and h,
+            lambda: (h := replica.health()) and h["replica"]["role"] == "paused" and h,
             timeout=30,
             what="the replica to pause",
         )
@@ -156,11 +136,11 @@ def test_a_replica_that_loses_the_database_pauses_and_resumes_losing_nothing(
         assert "ledger" in body["outages"]
         add_events(generated_chain, [3, 4], first_block=generated_chain.head + 1)
         time.sleep(2)  # executed while the replica cannot record them
-        assert replica.running and role(replica) == "paused"
+        assert replica.running and replica.role() == "paused"
     finally:
         postgres_server.start()
     wait_for(deployed(db, 4), timeout=60, what="the events of the outage, deployed")
-    wait_for(lambda: role(replica) == "leader", timeout=30, what="the replica to lead again")
+    wait_for(lambda: replica.role() == "leader", timeout=30, what="the replica to lead again")
     assert replica.stop() == 0
     assert "Ledger database reachable again" in replica.log_path.read_text()
     assert sorted(instances_by_name(spheron).values()) == [1, 1, 1, 1]
