@@ -31,8 +31,8 @@ the claim (`mark_creating(claimed_by=...)`, checked in the same transaction). A 
 stops renewing; once its lease has expired another takes the row over, and rules 1-3 make sure
 that nothing it may have sent is created twice. A row whose step could not reach the target is
 released, so a replica that can reach it may try. The deployer's clock is the ledger's (the
-database's), so the hosts' clocks may disagree. With SQLite the one bot is replica `sole` and
-owns every row.
+database's), so the hosts' clocks may disagree. With SQLite the one bot (the lock file) is replica
+`sole` and owns every row without claiming it.
 """
 
 from __future__ import annotations
@@ -128,6 +128,7 @@ class Deployer:
         self._options = options
         self._environ = environ
         self._clock = clock
+        self._sole = options.replica_id == SOLE_REPLICA
 
     def advance(self, should_stop: Callable[[], bool] = lambda: False) -> bool:
         """One step for every unfinished row; False if the target was unavailable for some row."""
@@ -150,7 +151,8 @@ class Deployer:
                 all_reached = False
                 self._metrics.record_api_error("spheron", "unavailable")
                 logger.debug("proposal %s: Spheron unavailable: %s", row.proposal_id, error)
-                self._ledger.release_claims(self._options.replica_id, row.proposal_id)
+                if not self._sole:
+                    self._ledger.release_claims(self._options.replica_id, row.proposal_id)
             except Exception as error:  # one bad row must not stop the others
                 self._record_unexpected(row, error)
         self._metrics.set_deployment_counts(self._ledger.counts_by_state())
@@ -166,7 +168,10 @@ class Deployer:
         )
 
     def _claimed(self, row: DeploymentRow) -> DeploymentRow | None:
-        """The row as it is now if this replica may step it (its claim taken or renewed)."""
+        """The row as it is now if this replica may step it (its claim taken or renewed). The sole
+        bot of a SQLite ledger owns every row: it needs no claim."""
+        if self._sole:
+            return row
         claim = self._ledger.claim(
             row.proposal_id, self._options.replica_id, lease_s=self._options.lease_s
         )
@@ -320,7 +325,7 @@ class Deployer:
                 row.proposal_id,
                 name,
                 in_flight_until=self._clock() + margin,
-                claimed_by=self._options.replica_id,
+                claimed_by=None if self._sole else self._options.replica_id,
             )
 
         try:

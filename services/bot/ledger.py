@@ -309,6 +309,16 @@ _ROW_COLUMNS = tuple(deployments.c[name] for name in DeploymentRow.__dataclass_f
 _UNFINISHED_VALUES = tuple(state.value for state in UNFINISHED_STATES)
 _BINDING_KEYS = ("chain_id", "dao_address")
 
+# The statements of the hot paths, built once: values come with each execution, so SQLAlchemy
+# neither rebuilds nor recompiles them (building a statement per call cost more than running it).
+_PID = sa.bindparam("pid")
+_SELECT_ROW = sa.select(*_ROW_COLUMNS).where(deployments.c.proposal_id == _PID)
+_SELECT_ROW_LOCKED = _SELECT_ROW.with_for_update()
+_CHANGE_ROW = deployments.update().where(deployments.c.proposal_id == _PID).returning(*_ROW_COLUMNS)
+_CHANGE_ROW_BUMPING_ATTEMPTS = _CHANGE_ROW.values(attempts=deployments.c.attempts + 1)
+_CLAIM_ROW = _CHANGE_ROW.values(claim_until=unix_now() + sa.bindparam("lease_s"))
+_INSERT_HISTORY = history.insert()
+
 
 def read_rows(location: str | Path | LedgerLocation) -> list[DeploymentRow]:
     """The rows of the ledger at ``location`` (read-only), or ``[]`` if the bot has not created
@@ -520,26 +530,26 @@ class Ledger:
         inserted: list[int] = []
         with self._write() as conn:
             now = _utc_now()
+            insert = _insert(conn, deployments).on_conflict_do_nothing()
             for event in events:
                 if not isinstance(event, NewEvent):
                     raise TypeError(
                         f"record_batch expects NewEvent items, got {type(event).__name__}"
                     )
                 result = conn.execute(
-                    _insert(conn, deployments)
-                    .values(
-                        proposal_id=str(event.proposal_id),
-                        block_number=event.block_number,
-                        tx_hash=event.tx_hash,
-                        log_index=event.log_index,
-                        sender=event.sender,
-                        spec_json=event.spec_json,
-                        spec_hash=event.spec_hash,
-                        state=DeploymentState.RECORDED.value,
-                        first_seen_at=now,
-                        updated_at=now,
-                    )
-                    .on_conflict_do_nothing(),
+                    insert,
+                    {
+                        "proposal_id": str(event.proposal_id),
+                        "block_number": event.block_number,
+                        "tx_hash": event.tx_hash,
+                        "log_index": event.log_index,
+                        "sender": event.sender,
+                        "spec_json": event.spec_json,
+                        "spec_hash": event.spec_hash,
+                        "state": DeploymentState.RECORDED.value,
+                        "first_seen_at": now,
+                        "updated_at": now,
+                    },
                     execution_options={"preserve_rowcount": True},
                 )
                 if result.rowcount == 1:
@@ -745,13 +755,11 @@ class Ledger:
                 now = conn.execute(sa.select(unix_now())).scalar_one()
                 if current.claim_until is not None and current.claim_until > now:
                     return None
-            conn.execute(
-                deployments.update()
-                .where(deployments.c.proposal_id == str(proposal_id))
-                .values(claimed_by=replica, claim_until=unix_now() + lease_s)
-            )
+            claimed = conn.execute(
+                _CLAIM_ROW, {"pid": str(proposal_id), "claimed_by": replica, "lease_s": lease_s}
+            ).one()
             return Claim(
-                row=self._current(conn, proposal_id),
+                row=_to_row(claimed),
                 taken_from=holder if holder not in (None, replica) else None,
                 renewed=holder == replica,
             )
@@ -787,9 +795,7 @@ class Ledger:
     def get(self, proposal_id: int) -> DeploymentRow | None:
         _check_proposal_id(proposal_id)
         with self._read() as conn:
-            row = conn.execute(
-                sa.select(*_ROW_COLUMNS).where(deployments.c.proposal_id == str(proposal_id))
-            ).one_or_none()
+            row = conn.execute(_SELECT_ROW, {"pid": str(proposal_id)}).one_or_none()
         return None if row is None else _to_row(row)
 
     def history(self, proposal_id: int) -> list[HistoryEntry]:
@@ -1004,11 +1010,7 @@ class Ledger:
         """The row, locked until the end of the write transaction (PostgreSQL's FOR UPDATE;
         SQLite's write transactions hold the whole database)."""
         _check_proposal_id(proposal_id)
-        row = conn.execute(
-            sa.select(*_ROW_COLUMNS)
-            .where(deployments.c.proposal_id == str(proposal_id))
-            .with_for_update()
-        ).one_or_none()
+        row = conn.execute(_SELECT_ROW_LOCKED, {"pid": str(proposal_id)}).one_or_none()
         if row is None:
             raise UnknownProposalError(f"proposal {proposal_id} is not in ledger {self.location}")
         return _to_row(row)
@@ -1034,26 +1036,21 @@ class Ledger:
         note: str | None = None,
         history: bool = True,
     ) -> DeploymentRow:
-        values: dict[str, Any] = {"state": target.value, "updated_at": _utc_now(), **changes}
-        if bump_attempts:
-            values["attempts"] = deployments.c.attempts + 1
-        conn.execute(
-            deployments.update()
-            .where(deployments.c.proposal_id == str(proposal_id))
-            .values(**values)
-        )
+        values = {"pid": str(proposal_id), "state": target.value, "updated_at": _utc_now()}
+        changed = conn.execute(
+            _CHANGE_ROW_BUMPING_ATTEMPTS if bump_attempts else _CHANGE_ROW, {**values, **changes}
+        ).one()
         if history:
             self._append_history(conn, proposal_id, target, note)
-        return self._current(conn, proposal_id)
+        return _to_row(changed)
 
     @staticmethod
     def _append_history(
         conn: sa.Connection, proposal_id: int, state: DeploymentState, note: str | None
     ) -> None:
         conn.execute(
-            history.insert().values(
-                proposal_id=str(proposal_id), at=_utc_now(), state=state.value, note=note
-            )
+            _INSERT_HISTORY,
+            {"proposal_id": str(proposal_id), "at": _utc_now(), "state": state.value, "note": note},
         )
 
     def _report_known_event(self, conn: sa.Connection, event: NewEvent) -> None:
