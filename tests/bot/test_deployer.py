@@ -606,7 +606,9 @@ def test_a_replica_that_lost_its_claim_during_the_lookup_sends_no_create(
     commit of CREATING, which checks the claim, stops the first replica before it sends."""
     record(1, spec_text())
     deployer = make_deployer(replica="replica-a", lease=0.2)
-    emulator.set_faults(FaultPlan(delay_s=0.6, delay_next=1, path="/v1/cluster"))
+    ledger.claim(1, "replica-a", lease_s=0.2)  # replica-a holds the row first
+    # The lookup lists the organisation's clusters: slower than the lease.
+    emulator.set_faults(FaultPlan(delay_s=0.6, delay_next=1, path="/v1/organization/"))
 
     def steal_when_expired() -> None:
         wait_until(
