@@ -175,7 +175,11 @@ def _sqlite_engine(path: Path, *, read_only: bool, busy_timeout_ms: int) -> sa.E
             return sqlite3.connect(path, check_same_thread=False, timeout=timeout_s)
 
     engine = sa.create_engine(
-        "sqlite+pysqlite://", creator=connect, poolclass=sa.pool.QueuePool, pool_size=1
+        "sqlite+pysqlite://",
+        creator=connect,
+        poolclass=sa.pool.QueuePool,
+        pool_size=1,
+        pool_reset_on_return=None,  # every transaction ends in COMMIT or ROLLBACK already
     )
 
     @event.listens_for(engine, "connect")
