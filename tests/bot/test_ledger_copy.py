@@ -5,12 +5,15 @@ copy."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from services.bot.ledger import (
+    SCHEMA_VERSION,
     DeploymentState,
     Ledger,
     LedgerLocation,
@@ -22,7 +25,7 @@ from services.bot.ledger_lock import LedgerInUseError, ledger_lock
 from services.common import exit_codes
 from testbed.bot_process import APE, ROOT, watcher_environment
 from testbed.postgres import PostgresServer
-from tests.bot.test_ledger import CHAIN_ID, DAO, SENT, make_event
+from tests.bot.test_ledger import CHAIN_ID, DAO, SENT, VERSION_1_SCHEMA, make_event
 
 S = DeploymentState
 
@@ -142,3 +145,28 @@ def test_ape_run_ledger_copy_then_deployments_reads_postgresql(
     for result in (copied, again, listed, refused):
         assert password not in result.stdout + result.stderr
         assert "wrong-pass-1" not in result.stdout + result.stderr
+
+
+def test_a_ledger_of_the_first_release_is_migrated_then_copied(tmp_path: Path, postgres_url: str):
+    source = tmp_path / "ledger.sqlite3"
+    with closing(sqlite3.connect(source, isolation_level=None)) as raw:
+        for statement in VERSION_1_SCHEMA:
+            raw.execute(statement)
+        raw.executemany(
+            "INSERT INTO meta VALUES (?, ?)",
+            [("chain_id", str(CHAIN_ID)), ("dao_address", DAO.lower()), ("checkpoint_block", "9")],
+        )
+        raw.execute(
+            "INSERT INTO deployments (proposal_id, block_number, tx_hash, log_index, sender, "
+            "spec_json, spec_hash, deployment_name, state, instance_id, deployment_id, attempts, "
+            "first_seen_at, updated_at) VALUES ('7', 8, '0x07', 0, '0xab', '{}', '0xcd', 'dao-7', "
+            "'CREATED', 'inst-7', 'order-7', 1, '2026-01-01', '2026-01-02')"
+        )
+        raw.execute("PRAGMA user_version = 1")
+    summary = copy_ledger(LedgerLocation.parse(source), LedgerLocation.parse(postgres_url))
+    assert (summary.rows, summary.checkpoint) == (1, 9)
+    with Ledger.open_readonly(postgres_url) as copy:
+        (row,) = copy.rows()
+        assert (row.proposal_id, row.state, row.instance_id) == (7, S.CREATED, "inst-7")
+        assert row.created_at is not None  # set by the migration to version 2
+        assert copy.schema_version == SCHEMA_VERSION
