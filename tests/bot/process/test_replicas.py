@@ -15,7 +15,7 @@ import pytest
 from services.bot.ledger import read_rows
 from testbed.bot_process import WatcherProcess
 from testbed.emulators.etherscan import Faults
-from testbed.emulators.spheron import FaultPlan
+from testbed.emulators.spheron import CREATE_PATH, FaultPlan
 from testbed.postgres import PostgresServer
 from testbed.waiting import wait_until
 from tests.bot.process.conftest import wait_for
@@ -144,3 +144,29 @@ def test_a_replica_that_loses_the_database_pauses_and_resumes_losing_nothing(
     assert replica.stop() == 0
     assert "Ledger database reachable again" in replica.log_path.read_text()
     assert sorted(instances_by_name(spheron).values()) == [1, 1, 1, 1]
+
+
+def test_a_replica_killed_with_a_create_in_flight_is_taken_over_without_a_second_create(
+    generated_chain, spheron, start_replica, replica_env
+):
+    """Spheron holds the create for 6 s; the replica that sent it is killed. The other takes the
+    row over once the lease has expired, waits for the in-flight window, and adopts the
+    instance the dead replica's request created."""
+    replica_env["DEPLOYBOT_INFLIGHT_MARGIN"] = "6"  # the window, 2 s + 6 s, outlasts the hold
+    spheron.set_faults(FaultPlan(delay_s=6, delay_next=1, path=CREATE_PATH))
+    replicas = [start_replica(), start_replica()]
+    the_leader(replicas)
+    add_events(generated_chain, [1], first_block=20)
+    wait_for(lambda: spheron.request_log(), timeout=60, what="the create to arrive")
+    (row,) = read_rows(replica_env["DEPLOYBOT_DB"])
+    sender_name = row.claimed_by or ""
+    (sender,) = [r for r in replicas if f"-{r.pid}-" in sender_name]
+    sender.kill()
+    (survivor,) = [r for r in replicas if r is not sender]
+    wait_for(deployed(replica_env["DEPLOYBOT_DB"], 1), timeout=90, what="proposal 1 deployed")
+    assert survivor.stop() == 0
+    assert list(instances_by_name(spheron).values()) == [1]
+    assert len(spheron.request_log()) == 1  # one create, ever
+    (row,) = read_rows(replica_env["DEPLOYBOT_DB"])
+    assert row.attempts == 1
+    assert f"took over from replica {sender_name}" in survivor.log_path.read_text()
