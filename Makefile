@@ -1,7 +1,8 @@
 # spheron-dao-deploy — every target installs what it needs (idempotent, quick when installed).
 #   make demo   the whole pipeline on a local chain with the local Spheron emulator
 #               (make demo KEEP=1: then keep serving the web app on the demo's chain)
-#   make test   the test suite (contracts, services, scripts, the deploy bot, the web app)
+#   make test   the test suite (contracts, services, scripts, the deploy bot on SQLite and
+#               PostgreSQL, the web app)
 #   make bench  gas, bot and web app benchmarks -> bench/results.json
 #   make lint   ruff, and tsc on the web app
 
@@ -14,7 +15,7 @@ export PATH := $(BIN):$(PATH)
 # Ape never reaches the network for these in tests and the demo.
 export APE_DISABLE_TELEMETRY := 1
 
-.PHONY: all install solc chromium test lint format demo bench clean
+.PHONY: all install solc chromium postgresql test lint format demo bench clean
 
 all: install
 
@@ -59,9 +60,14 @@ webapp/dist/.built: node_modules/.installed .build/__local__.json webapp/generat
 chromium:
 	@tools/install-chromium.sh
 
+# Always checked (quick when installed): the tests and benchmarks start throwaway PostgreSQL
+# clusters for the ledger's second backend. Not part of `install`: the bot needs no server.
+postgresql:
+	@tools/install-postgresql.sh
+
 install: $(VENV)/.installed node_modules/.installed $(BIN)/anvil solc .build/__local__.json webapp/dist/.built chromium
 
-test: install
+test: install postgresql
 	$(BIN)/ape test tests
 
 lint: $(VENV)/.installed webapp/dist/.built
@@ -77,7 +83,7 @@ format: $(VENV)/.installed
 demo: install
 	$(BIN)/python -m testbed.demo $(if $(KEEP),--keep)
 
-bench: install
+bench: install postgresql
 	$(BIN)/python -m bench.run
 
 clean:

@@ -86,6 +86,11 @@ TARGETS: tuple[Target, ...] = (
         lambda v, r: v <= RENDER_ROUND_TRIPS and v == r["webapp.rpc_requests_10"],
     ),
     Target("webapp.bundle_gzip_kib", "<= 150 KiB", lambda v, _r: v <= 150),
+    Target(
+        "ha.failover_s_max",
+        "<= lease + poll interval",
+        lambda v, r: v <= r["ha.lease_s"] + r["ha.poll_interval_s"],
+    ),
 )
 
 #: Table order; metrics without a target are shown for information.
@@ -117,6 +122,16 @@ METRICS: tuple[str, ...] = (
     "webapp.rpc_calls_100",
     "webapp.bundle_kib",
     "webapp.bundle_gzip_kib",
+    "ha.lease_s",
+    "ha.poll_interval_s",
+    "ha.failover_trials",
+    "ha.failover_s_median",
+    "ha.failover_s_max",
+    "ha.ledger_rows",
+    "ha.ledger.sqlite.record_events_per_s",
+    "ha.ledger.sqlite.lifecycles_per_s",
+    "ha.ledger.postgresql.record_events_per_s",
+    "ha.ledger.postgresql.lifecycles_per_s",
 )
 
 _BY_METRIC = {target.metric: target for target in TARGETS}

@@ -1,4 +1,4 @@
-"""`python -m bench.run` (`make bench`): gas, backfill, latency and web app figures.
+"""`python -m bench.run` (`make bench`): gas, backfill, latency, web app and replica figures.
 
 Writes `bench/results.json` (flat metric keys, plus `machine`, `date`, `targets` and, if a section
 failed, `errors`) and prints a table with each target met or missed, then the gas beside
@@ -18,6 +18,7 @@ from typing import Any
 
 from bench.backfill import measure_backfill
 from bench.gas import measure_gas
+from bench.ha import measure_ha
 from bench.latency import measure_latency
 from bench.machine import machine_info, now_utc
 from bench.report import evaluate, format_peer_table, format_table, target_summary
@@ -45,6 +46,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
             lambda: measure_latency(args.proposals, args.poll_interval, seed=args.seed),
         ),
         ("webapp", lambda: measure_webapp(args.render_proposals)),
+        ("ha", lambda: measure_ha(trials=args.failover_trials)),
     )
     for name, section in sections:
         print(f"bench: {name} ...", flush=True)
@@ -72,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--render-proposals", type=int, default=100, help="proposals the web app renders"
     )
+    parser.add_argument("--failover-trials", type=int, default=5, help="leaders killed")
     args = parser.parse_args(argv)
     try:
         results, errors = run(args)

@@ -2,8 +2,9 @@
 
     ape run deployments --network ethereum:sepolia
     ape run deployments --db ~/.spheron-dao-deploy/ledger-11155111-0x....sqlite3 --state FAILED
+    ape run deployments --db postgresql://deploybot@db.example:5432/deploybot
 
-Reads the ledger read-only, so it is safe while the bot runs.
+Reads the ledger (SQLite or PostgreSQL) read-only, so it is safe while the bot runs.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 import click
 from ape.cli import network_option
 
-from services.bot.ledger import DeploymentState
+from services.bot.ledger import DeploymentState, LedgerLocation
 
 if TYPE_CHECKING:
     from ape.api import NetworkAPI, ProviderAPI
@@ -29,9 +30,9 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--db",
-    "db_path",
-    type=click.Path(dir_okay=False),
-    help="Ledger file (else DEPLOYBOT_DB, else the bot's default for network and DAO).",
+    "db_location",
+    help="Ledger: a SQLite file or a postgresql:// URL (else DEPLOYBOT_DB, else the bot's default "
+    "for network and DAO).",
 )
 @click.option(
     "--state",
@@ -44,7 +45,7 @@ def cli(
     network: NetworkAPI,
     provider: ProviderAPI,
     dao_override: str | None,
-    db_path: str | None,
+    db_location: str | None,
     state: str | None,
     limit: int | None,
     as_json: bool,
@@ -58,32 +59,37 @@ def cli(
 
     load_env()
     with report_failures():
-        path = db_path or _default_path(network, provider, dao_override, load_settings())
-        with Ledger.open_readonly(path) as ledger:
+        if db_location:
+            location = LedgerLocation.parse(db_location)
+        else:
+            location = _default_location(network, provider, dao_override, load_settings())
+        with Ledger.open_readonly(location) as ledger:
             rows = ledger.rows(limit=limit, state=DeploymentState(state.upper()) if state else None)
     if as_json:
         click.echo(json.dumps([row.to_dict() for row in rows], indent=2))
     else:
-        click.echo(f"ledger {path}")
+        click.echo(f"ledger {location}")
         click.echo(format_ledger_table(rows))
 
 
-def _default_path(
+def _default_location(
     network: NetworkAPI, provider: ProviderAPI, dao_override: str | None, settings: BotSettings
-) -> str:
-    from services.bot.assembly import ledger_path
+) -> LedgerLocation:
+    from services.bot.assembly import ledger_location
     from services.bot.command import ledger_chain_id
     from services.chain.contracts import resolve_address
 
     if settings.deploybot_db:
-        return str(settings.deploybot_db)
+        return LedgerLocation.parse(settings.deploybot_db)
     dao = resolve_address(
         "SpheronDevsDAO",
         ecosystem=network.ecosystem.name,
         network=network.name,
         override=dao_override or settings.dao_contract_address,
     )
-    path = ledger_path(settings, ledger_chain_id(network, provider), dao)
-    if not path.exists():
-        raise FileNotFoundError(f"no ledger at {path}: has the bot run for this network and DAO?")
-    return str(path)
+    location = ledger_location(settings, ledger_chain_id(network, provider), dao)
+    if not location.exists():
+        raise FileNotFoundError(
+            f"no ledger at {location}: has the bot run for this network and DAO?"
+        )
+    return location

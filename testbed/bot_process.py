@@ -8,19 +8,23 @@ its step), then SIGKILL to its process group.
 from __future__ import annotations
 
 import os
+import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
-from services.bot.ledger import Ledger, LedgerError
+import requests
+
+from services.bot.ledger import Ledger, LedgerError, LedgerLocation
 from testbed.waiting import WaitTimeout, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
+_STATUS_LINE = re.compile(r"status on (http://\S+) ")
 APE = Path(sys.executable).with_name("ape")
 
 #: Variables of the caller's environment that could point the bot elsewhere; never inherited.
@@ -127,18 +131,41 @@ class WatcherProcess:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    def status_url(self) -> str | None:
+        """The status server's URL, as the bot logged it (with `--status-port`), or None."""
+        if not self.log_path.exists():
+            return None
+        found = _STATUS_LINE.search(self.log_path.read_text(errors="replace"))
+        return None if found is None else found.group(1)
+
+    def health(self) -> dict[str, Any] | None:
+        """The bot's `/healthz` body, or None while it has no status server (or is dead)."""
+        url = self.status_url() if self.running else None
+        if url is None:
+            return None
+        try:
+            return requests.get(f"{url}/healthz", timeout=5).json()
+        except requests.RequestException:
+            return None
+
+    def role(self) -> str | None:
+        """`leader`, `follower` or `paused` (replicas on PostgreSQL), from `/healthz`."""
+        body = self.health()
+        return None if body is None else body["replica"]["role"]
+
     def log_tail(self, lines: int = 15) -> str:
         if not self.log_path.exists():
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
-    def wait_until_polling(self, ledger_path: Path, timeout_s: float) -> None:
-        """Block until the bot has completed a poll (its ledger has a checkpoint)."""
+    def wait_until_polling(self, ledger: str | Path, timeout_s: float) -> None:
+        """Block until the bot has completed a poll (its ledger, a SQLite file or a PostgreSQL
+        URL, has a checkpoint)."""
 
         def polled() -> bool:
             if not self.running:
                 raise WatcherProcessError(f"the watcher exited early:\n{self.log_tail()}")
-            return ledger_path.exists() and _has_checkpoint(ledger_path)
+            return LedgerLocation.parse(ledger).exists() and _has_checkpoint(ledger)
 
         try:
             wait_until(polled, timeout_s=timeout_s, what="the watcher's first poll")
@@ -148,9 +175,9 @@ class WatcherProcess:
             ) from None
 
 
-def _has_checkpoint(ledger_path: Path) -> bool:
+def _has_checkpoint(location: str | Path) -> bool:
     try:
-        with Ledger.open_readonly(ledger_path) as ledger:
+        with Ledger.open_readonly(location) as ledger:
             return ledger.checkpoint() is not None
-    except (LedgerError, sqlite3.Error):  # still being created by the bot
+    except LedgerError:  # still being created by the bot
         return False

@@ -12,6 +12,9 @@ from collections.abc import Callable
 
 import pytest
 
+# A throwaway PostgreSQL (one per session, a database per test), for the ledger's two backends.
+from tests.fixtures.postgres import ledger_location, postgres_server, postgres_url  # noqa: F401
+
 # Fixtures that start the local stand-ins (Etherscan, Spheron), for every test that needs them.
 from tests.fixtures.stand_ins import (  # noqa: F401
     cleanup,

@@ -8,15 +8,8 @@ for candidate in "${CHROMIUM:-}" chromium chromium-browser; do
         exit 0
     fi
 done
-echo "chromium not found: installing Debian's chromium for the browser tests" \
-    "(apt-get install -y --no-install-recommends chromium)"
 if ! command -v apt-get >/dev/null 2>&1; then
     echo "no apt-get here: install Chromium and set CHROMIUM=/path/to/chromium" >&2
     exit 1
 fi
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-    sudo="sudo"
-fi
-$sudo apt-get update -q
-$sudo apt-get install -y --no-install-recommends chromium
+exec "$(dirname "$0")/apt-install.sh" chromium "chromium not found for the browser tests"

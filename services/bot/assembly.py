@@ -1,28 +1,39 @@
-"""Assembles the deploy bot from its settings: ledger (and its lock), log source, policy, Spheron
-target, status server, notification delivery and drift watch, and runs the watcher loop. The
-Ape-specific parts (network, provider, contract addresses) stay in `services.bot.command`;
-everything here is plain Python.
+"""Assembles the deploy bot from its settings: ledger (and its lock or leadership), log source,
+policy, Spheron target, status server, notification delivery and drift watch, and runs the
+watcher loop. The Ape-specific parts (network, provider, contract addresses) stay in
+`services.bot.command`; everything here is plain Python.
 
-Order matters: the single-instance lock on the ledger is taken first, so a second bot on the same
-ledger exits at once without calling any outside service.
+Order matters. On SQLite the single-instance lock on the ledger is taken first, so a second bot on
+the same ledger exits at once without calling any outside service. On PostgreSQL any number of
+replicas may start: each gets a name of its own (host, process, random), waits for the database
+if it cannot be reached yet, and leads or follows (`services.bot.leadership`).
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
+import secrets
+import socket
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from services.bot.deployer import Deployer, DeployerOptions
+from services.bot.deployer import SOLE_REPLICA, Deployer, DeployerOptions
 from services.bot.drift import DriftWatch
-from services.bot.ledger import Ledger, default_ledger_path
+from services.bot.leadership import AdvisoryLeadership, Leadership, SoleLeader
+from services.bot.ledger import (
+    Ledger,
+    LedgerError,
+    LedgerLocation,
+    LedgerUnavailableError,
+    default_ledger_path,
+)
+from services.bot.ledger_lock import ledger_lock
 from services.bot.metrics import BotMetrics
+from services.bot.notify import Sink
 from services.bot.outbox import OutboxDelivery
 from services.bot.settings import BotSettings, require
 from services.bot.status_server import StatusServer
@@ -68,9 +79,10 @@ class BotOptions:
     cors_origins: tuple[str, ...] = ()
 
 
-def ledger_path(settings: BotSettings, chain_id: int, dao_address: str) -> Path:
-    """`DEPLOYBOT_DB`, or the per-chain-and-contract default."""
-    return settings.deploybot_db or default_ledger_path(chain_id, dao_address)
+def ledger_location(settings: BotSettings, chain_id: int, dao_address: str) -> LedgerLocation:
+    """`DEPLOYBOT_DB` (a SQLite path or a PostgreSQL URL), or the per-chain-and-contract SQLite
+    default."""
+    return LedgerLocation.parse(settings.deploybot_db or default_ledger_path(chain_id, dao_address))
 
 
 def etherscan_source(
@@ -135,19 +147,6 @@ def spheron_target(settings: BotSettings, stop: threading.Event | None = None) -
     return SpheronTarget(client)
 
 
-@contextmanager
-def ledger_lock(path: Path) -> Iterator[None]:
-    """One bot per ledger: two would race each other's creates. The OS drops the lock when the
-    process dies, even by kill -9, so a restart never finds a stale lock."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(f"{path}.lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise FatalBotError(f"another watcher is already using the ledger {path}") from None
-        yield
-
-
 #: Builds the log source once the ledger lock is held; it may enter what it opens (a node
 #: connection) into the stack, which is closed when the bot stops.
 SourceFactory = Callable[[BotMetrics, ExitStack], LogSource]
@@ -168,19 +167,14 @@ def run_bot(
     bot on the same ledger never connects anywhere. `default_start()` gives the first block to
     read when the ledger has no checkpoint and no `--from-block` was given.
     """
-    path = ledger_path(settings, options.chain_id, options.dao_address)
+    location = ledger_location(settings, options.chain_id, options.dao_address)
     sinks = settings.notify_sinks()
+    metrics = BotMetrics()
     with ExitStack() as stack:
-        stack.enter_context(ledger_lock(path))
-        ledger = stack.enter_context(
-            Ledger(
-                path,
-                chain_id=options.chain_id,
-                dao_address=options.dao_address,
-                notify_sinks=[sink.id for sink in sinks],
-            )
-        )
-        metrics = BotMetrics()
+        opened = _open_ledger(location, settings, options, metrics, stop, stack, sinks)
+        if opened is None:
+            return 0  # stopped while waiting for the database
+        ledger, leadership, replica = opened
         policy = load_policy(settings.deploybot_policy)
         source = make_source(metrics, stack)
         target = None if options.dry_run else spheron_target(settings, stop)
@@ -195,18 +189,23 @@ def run_bot(
                 dry_run=options.dry_run,
                 deploy_timeout_s=settings.deploybot_deploy_timeout_s,
                 inflight_margin_s=settings.deploybot_inflight_margin_s,
+                replica_id=replica,
+                lease_s=settings.deploybot_lease_s,
             ),
             environ=environ,
+            clock=ledger.now,  # the database's clock, the same for every replica
         )
         if options.status_port is not None:
             server = StatusServer(
-                path,
+                location,
                 metrics,
                 host=options.status_host,
                 port=options.status_port,
                 max_poll_age_s=max(60.0, 3 * options.poll_interval_s + 30),
                 allowed_origins=options.cors_origins,
                 policy=policy,
+                replica=replica,
+                lease_s=settings.deploybot_lease_s,
             )
             stack.enter_context(server)
             logger.info("status on %s (/healthz, /metrics, /deployments)", server.url)
@@ -222,7 +221,8 @@ def run_bot(
             reread_blocks=options.reread_blocks,
         )
         logger.info(
-            "watching DAO %s on chain %d via %s from block %d, %d confirmation%s%s; ledger %s",
+            "watching DAO %s on chain %d via %s from block %d, %d confirmation%s%s; ledger %s, "
+            "replica %s",
             options.dao_address,
             options.chain_id,
             source.name,
@@ -230,13 +230,19 @@ def run_bot(
             watch.confirmations,
             "" if watch.confirmations == 1 else "s",
             " (dry run: nothing is created)" if options.dry_run else "",
-            path,
+            location,
+            replica,
         )
         if sinks:
             source_fields = {"chain_id": options.chain_id, "dao_address": ledger.dao_address}
-            redact = Redactor(settings.redaction_secrets(environ))
             delivery = OutboxDelivery(
-                ledger, sinks, metrics, source_fields, stop=stop, redact=redact
+                ledger,
+                sinks,
+                metrics,
+                source_fields,
+                stop=stop,
+                redact=Redactor(settings.redaction_secrets(environ)),
+                active=lambda: leadership.leading,
             )
             stack.callback(delivery.join)
             delivery.start()
@@ -246,5 +252,65 @@ def run_bot(
             drift = DriftWatch(
                 ledger, deployer.target, metrics, interval_s=settings.deploybot_drift_interval_s
             )
-        watcher = Watcher(source, ledger, deployer, metrics, watch, stop, drift=drift)
+        watcher = Watcher(
+            source, ledger, deployer, metrics, watch, stop, leadership=leadership, drift=drift
+        )
         return watcher.run()
+
+
+def replica_name() -> str:
+    """A name no other replica has, now or later: host, process id and a random suffix (a
+    restarted container has the same host name and often the same pid)."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def _open_ledger(
+    location: LedgerLocation,
+    settings: BotSettings,
+    options: BotOptions,
+    metrics: BotMetrics,
+    stop: threading.Event,
+    stack: ExitStack,
+    sinks: Sequence[Sink],
+) -> tuple[Ledger, Leadership, str] | None:
+    """The ledger, this replica's leadership and name, entered into `stack`; None if `stop` was
+    set while waiting for the database. SQLite: the lock first (one bot, which leads). PostgreSQL:
+    a new replica, which waits (paused) while the database cannot be reached."""
+    chain_id, dao = options.chain_id, options.dao_address
+    sink_ids = [sink.id for sink in sinks]
+    if not location.is_postgres:
+        stack.enter_context(ledger_lock(location, chain_id, dao))
+        ledger = stack.enter_context(
+            Ledger(location, chain_id=chain_id, dao_address=dao, notify_sinks=sink_ids)
+        )
+        return ledger, SoleLeader(metrics), SOLE_REPLICA
+    replica = replica_name()
+    while True:
+        try:
+            ledger = stack.enter_context(
+                Ledger(location, chain_id=chain_id, dao_address=dao, notify_sinks=sink_ids)
+            )
+            break
+        except LedgerUnavailableError as error:
+            metrics.service_failed("ledger", str(error))
+            if stop.wait(options.poll_interval_s):
+                return None
+    metrics.service_ok("ledger")
+    leadership = AdvisoryLeadership(
+        location, chain_id, dao, metrics, lease_s=settings.deploybot_lease_s
+    )
+    stack.callback(leadership.release)
+    stack.callback(_release_claims, ledger, replica)
+    return ledger, leadership, replica
+
+
+def _release_claims(ledger: Ledger, replica: str) -> None:
+    """On a clean stop, hand this replica's rows to the others at once instead of after the
+    lease (best effort: a killed replica's claims simply expire)."""
+    try:
+        released = ledger.release_claims(replica)
+    except LedgerError as error:
+        logger.debug("claims of %s not released (%s); they expire with the lease", replica, error)
+        return
+    if released:
+        logger.info("released %d claim%s", released, "" if released == 1 else "s")

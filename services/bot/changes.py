@@ -78,6 +78,7 @@ class InstanceChanges:
         inflight_margin_s: float,
         deploy_timeout_s: float,
         dry_run: bool,
+        claimed_by: str | None,
         reject: Callable[[DeploymentRow, str], None],
         fail: Callable[[DeploymentRow, str], None],
     ) -> None:
@@ -89,6 +90,8 @@ class InstanceChanges:
         self._margin = inflight_margin_s
         self._timeout = deploy_timeout_s
         self._dry_run = dry_run
+        #: The replica whose claim a CREATING commit must still hold (None: the sole bot).
+        self.claimed_by = claimed_by
         self._reject = reject
         self._fail = fail
 
@@ -197,7 +200,11 @@ class InstanceChanges:
 
         def on_sending() -> None:
             self._ledger.mark_creating(
-                row.proposal_id, name, in_flight_until=in_flight_until, deployments_before=before
+                row.proposal_id,
+                name,
+                in_flight_until=in_flight_until,
+                claimed_by=self.claimed_by,
+                deployments_before=before,
             )
 
         try:

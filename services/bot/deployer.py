@@ -23,6 +23,16 @@ Exactly once rests on three rules:
    is looked up once more when it is deployed, and any other live namesake is closed.
 
 One bad row never stops the bot: an unexpected error is recorded on that row and the others go on.
+
+Several replicas may share one ledger (PostgreSQL). Each row is advanced by one replica at a time:
+before a step the replica claims the row (`Ledger.claim`, a lease on the database's clock, renewed
+at every step), skips rows another replica holds, and commits CREATING only while it still holds
+the claim (`mark_creating(claimed_by=...)`, checked in the same transaction). A replica that dies
+stops renewing; once its lease has expired another takes the row over, and rules 1-3 make sure
+that nothing it may have sent is created twice. A row whose step could not reach the target is
+released, so a replica that can reach it may try. The deployer's clock is the ledger's (the
+database's), so the hosts' clocks may disagree. With SQLite the one bot (the lock file) is replica
+`sole` and owns every row without claiming it.
 """
 
 from __future__ import annotations
@@ -34,7 +44,13 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from services.bot.changes import InstanceChanges
-from services.bot.ledger import DeploymentRow, DeploymentState, Ledger
+from services.bot.ledger import (
+    ClaimLostError,
+    DeploymentRow,
+    DeploymentState,
+    Ledger,
+    LedgerUnavailableError,
+)
 from services.bot.metrics import BotMetrics
 from services.common.pause import StopRequested
 from services.spec.model import (
@@ -66,6 +82,10 @@ _T = TypeVar("_T")
 
 #: Seconds after the client gave up on a create during which the server may still complete it.
 DEFAULT_INFLIGHT_MARGIN_S = 60.0
+#: Seconds a replica's claim on a row lasts without being renewed.
+DEFAULT_LEASE_S = 30.0
+#: The replica name of the one bot of a SQLite ledger, which owns every row.
+SOLE_REPLICA = "sole"
 
 
 def deployment_name(chain_id: int, dao_address: str, proposal_id: int) -> str:
@@ -80,6 +100,8 @@ class DeployerOptions:
     dry_run: bool = False
     deploy_timeout_s: float = 900.0
     inflight_margin_s: float = DEFAULT_INFLIGHT_MARGIN_S
+    replica_id: str = SOLE_REPLICA
+    lease_s: float = DEFAULT_LEASE_S
 
 
 class Deployer:
@@ -110,6 +132,7 @@ class Deployer:
         self._options = options
         self._environ = environ
         self._clock = clock
+        self._sole = options.replica_id == SOLE_REPLICA
         self._changes = InstanceChanges(
             ledger,
             self._target,
@@ -119,6 +142,7 @@ class Deployer:
             inflight_margin_s=options.inflight_margin_s,
             deploy_timeout_s=options.deploy_timeout_s,
             dry_run=options.dry_run,
+            claimed_by=None if self._sole else options.replica_id,
             reject=self._reject,
             fail=self._fail,
         )
@@ -132,18 +156,25 @@ class Deployer:
         """One step for every unfinished row; False if the target was unavailable for some row."""
         all_reached = True
         rows = self._ledger.unfinished()
-        for row in rows:
+        for listed in rows:
             if should_stop():
                 break
+            row = self._claimed(listed)
+            if row is None:
+                continue
             try:
                 self._step(row)
-            except (TargetAuthError, StopRequested):
+            except (TargetAuthError, StopRequested, LedgerUnavailableError):
                 raise
+            except ClaimLostError as error:
+                logger.info("proposal %s: %s; left to that replica", row.proposal_id, error)
             except TargetUnavailableError as error:
                 # The outage itself is logged once, by the metrics (see _ReportingTarget).
                 all_reached = False
                 self._metrics.record_api_error("spheron", "unavailable")
                 logger.debug("proposal %s: Spheron unavailable: %s", row.proposal_id, error)
+                if not self._sole:
+                    self._ledger.release_claims(self._options.replica_id, row.proposal_id)
             except Exception as error:  # one bad row must not stop the others
                 self._record_unexpected(row, error)
         self._metrics.set_deployment_counts(self._ledger.counts_by_state())
@@ -157,6 +188,26 @@ class Deployer:
             row.state in (DeploymentState.CREATED, DeploymentState.CREATING)
             for row in self._ledger.unfinished()
         )
+
+    def _claimed(self, row: DeploymentRow) -> DeploymentRow | None:
+        """The row as it is now if this replica may step it (its claim taken or renewed). The sole
+        bot of a SQLite ledger owns every row: it needs no claim."""
+        if self._sole:
+            return row
+        claim = self._ledger.claim(
+            row.proposal_id, self._options.replica_id, lease_s=self._options.lease_s
+        )
+        if claim is None:
+            return None
+        if not claim.renewed:
+            self._metrics.record_claim(taken_over=claim.taken_from is not None)
+        if claim.taken_from is not None:
+            logger.warning(
+                "proposal %s: took over from replica %s, whose claim expired",
+                row.proposal_id,
+                claim.taken_from,
+            )
+        return claim.row
 
     # -- steps ---------------------------------------------------------------------------------
 
@@ -299,7 +350,10 @@ class Deployer:
 
         def on_sending() -> None:
             self._ledger.mark_creating(
-                row.proposal_id, name, in_flight_until=self._clock() + margin
+                row.proposal_id,
+                name,
+                in_flight_until=self._clock() + margin,
+                claimed_by=None if self._sole else self._options.replica_id,
             )
 
         try:

@@ -1,4 +1,4 @@
-"""The deploy bot's durable ledger: one SQLite file per (chain, DAO contract).
+"""The deploy bot's durable ledger: one database per (chain, DAO contract), SQLite or PostgreSQL.
 
 The ledger is what makes "each approved instance is created on Spheron exactly once" survive
 restarts and ``kill -9``. Every ``DeployEvent`` the bot sees becomes one row keyed by its
@@ -11,6 +11,13 @@ proposal id, and the row walks this state machine (terminal states marked with a
        ├──► CREATED    (also from PLANNED: an instance found by name is adopted)
        ├──► REJECTED*  (also from PLANNED and CREATING)
        └──► FAILED*    (from RECORDED, PLANNED, CREATING or CREATED)
+                            CREATING ──► CLOSED*  (a close: the instance it closes is closed)
+
+- ``kind`` says what the proposal asks for, read from the voted JSON when the event is recorded:
+  ``deploy`` (a bare spec), or ``update``/``close`` of the instance proposal ``target_id``
+  deployed (`services.bot.changes`). A deployment keeps its instance's voted state
+  (``voted_spec_json``: its spec, then each update applied), the close that closed it
+  (``closed_by``) and its ``drift`` from what was voted (`services.bot.drift`).
 
 - ``CREATING`` is committed *immediately before* the bot sends Spheron's create, with
   ``in_flight_until``: the time by which that request has certainly ended (sent time + the
@@ -23,11 +30,17 @@ proposal id, and the row walks this state machine (terminal states marked with a
   deploy timeout is measured from it, so it survives restarts and ``--once`` runs.
 - Every transition also appends a line to the ``history`` table (state, time, note), which is
   where adopted instances and closed duplicates are recorded.
-- Durability: WAL with ``synchronous=NORMAL``. A commit survives the process being killed
-  (``kill -9``) at any point; only an OS crash or power loss can drop the latest commits, and then
-  the ledger rolls back consistently (rows with their checkpoint) and the bot, which looks every
-  deployment name up on Spheron before creating it, adopts what was created. ``FULL`` would add
-  an fsync to every transition for no gain in that guarantee.
+- Durability: every change is one transaction. SQLite runs in WAL mode with
+  ``synchronous=NORMAL``: a commit survives the process being killed (``kill -9``) at any point;
+  only an OS crash or power loss can drop the latest commits, and then the ledger rolls back
+  consistently (rows with their checkpoint) and the bot, which looks every deployment name up on
+  Spheron before creating it, adopts what was created. ``FULL`` would add an fsync to every
+  transition for no gain in that guarantee. PostgreSQL keeps its own settings.
+- Backends: a path is a SQLite file, ``postgresql://...`` a PostgreSQL database
+  (`services.bot.ledger_store`); the tables and their migrations (`services.bot.ledger_schema`)
+  and every query here are the same for both (SQLAlchemy Core). Transitions lock their row
+  (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's write transactions are exclusive), so
+  concurrent writers never lose an update.
 - ``PLANNED`` is what a dry run leaves behind: the spec was validated and a deployment name
   chosen, but nothing was created. It is not terminal: ``unfinished()`` returns it, and a later
   real run treats it exactly like ``RECORDED`` (re-validate, then ``mark_creating``), so
@@ -39,8 +52,19 @@ proposal id, and the row walks this state machine (terminal states marked with a
 Seeing events and moving the checkpoint happen in one transaction (``record_batch``), so after
 a crash the checkpoint never claims a block whose events were not recorded.
 
-Proposal ids are ``uint256`` on chain, wider than SQLite's 64-bit integers, so they are stored
-as decimal text and exposed as ``int``.
+Notifications are written to the ``outbox`` in the transaction of the change they report (a
+proposal executed, deployed, updated, closed, failed, rejected; drift), with one ``deliveries``
+row per configured sink; `services.bot.outbox` delivers them. An event is notified if and only if
+its change committed, and survives ``kill -9`` until it is delivered.
+
+Several replicas may share a PostgreSQL ledger. A replica works on a row only while it holds the
+row's *claim* (``claimed_by`` and ``claim_until``, a lease on the database's clock: ``claim``,
+``release_claims``); ``mark_creating(claimed_by=...)`` commits CREATING only while the claim is
+still that replica's. ``now()`` is the database's clock, which the deployer uses for every time it
+stores or compares, so the replicas' hosts need not agree on the time.
+
+Proposal ids are ``uint256`` on chain, wider than 64-bit integers, so they are stored as decimal
+text and exposed as ``int``.
 """
 
 from __future__ import annotations
@@ -48,7 +72,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -59,8 +82,57 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from services.bot.ledger_schema import (
+    METADATA,
+    SCHEMA_VERSION,
+    deliveries,
+    deployments,
+    history,
+    meta,
+    migrate,
+    outbox,
+    schema_version,
+    unix_now,
+)
+from services.bot.ledger_store import (
+    WRITE_OPTION,
+    LedgerConfigurationError,
+    LedgerError,
+    LedgerLocation,
+    LedgerUnavailableError,
+    open_engine,
+    translated_errors,
+)
 from services.bot.notify import Event
 from services.spec.proposal import peek_kind
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Claim",
+    "ClaimLostError",
+    "DeploymentRow",
+    "DeploymentState",
+    "HistoryEntry",
+    "InvalidTransitionError",
+    "Ledger",
+    "LedgerConfigurationError",
+    "LedgerError",
+    "LedgerLocation",
+    "LedgerMismatchError",
+    "LedgerNotEmptyError",
+    "LedgerReadOnlyError",
+    "LedgerSchemaError",
+    "LedgerUnavailableError",
+    "NewEvent",
+    "OutboxEvent",
+    "UnknownProposalError",
+    "default_ledger_path",
+    "read_binding",
+    "read_rows",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +140,9 @@ DEFAULT_BUSY_TIMEOUT_MS = 5_000
 DEFAULT_BASE_DIR_NAME = ".spheron-dao-deploy"
 
 _MAX_UINT256 = 2**256 - 1
-#: What a row's proposal asks for (see `services.spec.proposal`).
-KINDS = ("deploy", "update", "close")
+#: The request each kind of row sends (in its history).
 _REQUEST = {"deploy": "create", "update": "update", "close": "close"}
-_MAX_INT64 = 2**63 - 1  # SQLite INTEGER
+_MAX_INT64 = 2**63 - 1  # SQLite INTEGER, PostgreSQL BIGINT
 _ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _TX_HASH_RE = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _HEX_RE = re.compile(r"^(0x)?[0-9a-fA-F]+$")
@@ -123,16 +194,12 @@ _ALLOWED_FROM: dict[str, frozenset[DeploymentState]] = {
 }
 
 
-class LedgerError(Exception):
-    """Base class of every error the ledger raises on purpose."""
-
-
 class LedgerMismatchError(LedgerError):
-    """The ledger file belongs to another chain or DAO contract."""
+    """The ledger belongs to another chain or DAO contract."""
 
 
 class LedgerSchemaError(LedgerError):
-    """The ledger file's schema version (``version``) cannot be used by this code."""
+    """The ledger's schema version (``version``) cannot be used by this code."""
 
     def __init__(self, message: str, *, version: int) -> None:
         super().__init__(message)
@@ -141,6 +208,14 @@ class LedgerSchemaError(LedgerError):
 
 class LedgerReadOnlyError(LedgerError):
     """A write was attempted through a read-only ledger."""
+
+
+class ClaimLostError(LedgerError):
+    """The row is claimed by another replica now: this one must not act on it."""
+
+
+class LedgerNotEmptyError(LedgerError):
+    """A copy was asked into a ledger that already holds rows or a checkpoint."""
 
 
 class UnknownProposalError(LedgerError):
@@ -201,7 +276,8 @@ class NewEvent:
 @dataclass(frozen=True)
 class DeploymentRow:
     """One ledger row. ``urls`` is a tuple; ``first_seen_at``/``updated_at`` are ISO-8601 UTC
-    strings; ``in_flight_until`` and ``created_at`` are Unix times (see the module docstring)."""
+    strings; ``in_flight_until``, ``created_at`` and ``claim_until`` are Unix times of the
+    database's clock (see the module docstring); ``claimed_by`` is the replica working on it."""
 
     proposal_id: int
     block_number: int
@@ -234,6 +310,8 @@ class DeploymentRow:
     """For a live deployment: how what runs differs from the voted spec (None: it does not)."""
     deployments_before: tuple[str, ...] | None = None
     """For an update in flight: the instance's deployments before it was sent."""
+    claimed_by: str | None = None
+    claim_until: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (state as its string value, urls as a list)."""
@@ -243,14 +321,6 @@ class DeploymentRow:
         if self.deployments_before is not None:
             data["deployments_before"] = list(self.deployments_before)
         return data
-
-
-_COLUMNS = (
-    "proposal_id, block_number, tx_hash, log_index, sender, spec_json, spec_hash, deployment_name, "
-    "state, reason, instance_id, deployment_id, deployment_status, urls, attempts, first_seen_at, "
-    "updated_at, in_flight_until, created_at, kind, target_id, voted_spec_json, closed_by, drift, "
-    "deployments_before"
-)
 
 
 @dataclass(frozen=True)
@@ -274,146 +344,71 @@ class HistoryEntry:
 #: A notification in the outbox; `services.bot.notify.Event` is the same shape.
 OutboxEvent = Event
 
-_NOW_UNIX = "((julianday('now') - 2440587.5) * 86400.0)"
 
-_STATE_VALUES = ", ".join(f"'{state.value}'" for state in DeploymentState)
+@dataclass(frozen=True)
+class Claim:
+    """A row this replica may now work on: its current state, and the replica whose expired
+    claim it took over (None when the row was free or already this replica's)."""
 
-# Each entry migrates the schema from version (index) to version (index + 1).
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
-        f"""
-        CREATE TABLE deployments (
-            proposal_id TEXT PRIMARY KEY NOT NULL,
-            block_number INTEGER NOT NULL CHECK (block_number >= 0),
-            tx_hash TEXT NOT NULL,
-            log_index INTEGER NOT NULL CHECK (log_index >= 0),
-            sender TEXT NOT NULL,
-            spec_json TEXT NOT NULL,
-            spec_hash TEXT NOT NULL,
-            deployment_name TEXT,
-            state TEXT NOT NULL CHECK (state IN ({_STATE_VALUES})),
-            reason TEXT,
-            instance_id TEXT,
-            deployment_id TEXT,
-            deployment_status TEXT,
-            urls TEXT NOT NULL DEFAULT '[]',
-            attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
-            first_seen_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            UNIQUE (tx_hash, log_index)
-        )
-        """,
-        "CREATE INDEX deployments_by_state ON deployments (state, block_number, log_index)",
-        "CREATE INDEX deployments_by_position ON deployments (block_number, log_index)",
-    ),
-    (
-        # Version 2: the in-flight bound of a create, the time it was accepted, and history.
-        "ALTER TABLE deployments ADD COLUMN in_flight_until REAL",
-        "ALTER TABLE deployments ADD COLUMN created_at REAL",
-        # A version-1 bot may have been cut off mid-create: wait one default window for it.
-        f"UPDATE deployments SET in_flight_until = {_NOW_UNIX} + 90 WHERE state = 'CREATING'",
-        # The deploy timeout of rows already being followed counts from the upgrade.
-        f"UPDATE deployments SET created_at = {_NOW_UNIX} WHERE state = 'CREATED'",
-        """
-        CREATE TABLE history (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            proposal_id TEXT NOT NULL REFERENCES deployments (proposal_id),
-            at TEXT NOT NULL,
-            state TEXT NOT NULL,
-            note TEXT
-        )
-        """,
-        "CREATE INDEX history_by_proposal ON history (proposal_id, id)",
-        "INSERT INTO history (proposal_id, at, state, note) "
-        "SELECT proposal_id, updated_at, state, reason FROM deployments "
-        "ORDER BY block_number, log_index",
-    ),
-    (
-        # Version 3: updates and closes (kind, target, the voted state of an instance, CLOSED),
-        # drift, and the notification outbox. SQLite cannot change a CHECK constraint, so the
-        # table is rebuilt (foreign keys are off during migrations, see Ledger._migrate).
-        f"""
-        CREATE TABLE deployments_v3 (
-            proposal_id TEXT PRIMARY KEY NOT NULL,
-            block_number INTEGER NOT NULL CHECK (block_number >= 0),
-            tx_hash TEXT NOT NULL,
-            log_index INTEGER NOT NULL CHECK (log_index >= 0),
-            sender TEXT NOT NULL,
-            spec_json TEXT NOT NULL,
-            spec_hash TEXT NOT NULL,
-            deployment_name TEXT,
-            state TEXT NOT NULL CHECK (state IN ({_STATE_VALUES})),
-            reason TEXT,
-            instance_id TEXT,
-            deployment_id TEXT,
-            deployment_status TEXT,
-            urls TEXT NOT NULL DEFAULT '[]',
-            attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
-            first_seen_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            in_flight_until REAL,
-            created_at REAL,
-            kind TEXT NOT NULL DEFAULT 'deploy' CHECK (kind IN ('deploy', 'update', 'close')),
-            target_id TEXT,
-            voted_spec_json TEXT,
-            closed_by TEXT,
-            drift TEXT,
-            deployments_before TEXT,
-            UNIQUE (tx_hash, log_index)
-        )
-        """,
-        "INSERT INTO deployments_v3 (proposal_id, block_number, tx_hash, log_index, sender, "
-        "spec_json, spec_hash, deployment_name, state, reason, instance_id, deployment_id, "
-        "deployment_status, urls, attempts, first_seen_at, updated_at, in_flight_until, "
-        "created_at, voted_spec_json) SELECT proposal_id, block_number, tx_hash, log_index, "
-        "sender, spec_json, spec_hash, deployment_name, state, reason, instance_id, "
-        "deployment_id, deployment_status, urls, attempts, first_seen_at, updated_at, "
-        "in_flight_until, created_at, CASE WHEN state = 'DEPLOYED' THEN spec_json END "
-        "FROM deployments",
-        "DROP TABLE deployments",
-        "ALTER TABLE deployments_v3 RENAME TO deployments",
-        "CREATE INDEX deployments_by_state ON deployments (state, block_number, log_index)",
-        "CREATE INDEX deployments_by_position ON deployments (block_number, log_index)",
-        "CREATE INDEX deployments_by_target ON deployments (target_id)",
-        """
-        CREATE TABLE outbox (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            proposal_id TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            fields TEXT NOT NULL,
-            at TEXT NOT NULL
-        )
-        """,
-        """
-        CREATE TABLE deliveries (
-            event_id INTEGER NOT NULL REFERENCES outbox (id),
-            sink TEXT NOT NULL,
-            delivered_at TEXT,
-            attempts INTEGER NOT NULL DEFAULT 0,
-            last_error TEXT,
-            PRIMARY KEY (event_id, sink)
-        ) WITHOUT ROWID
-        """,
-        "CREATE INDEX deliveries_pending ON deliveries (sink, delivered_at, event_id)",
-    ),
-)
-SCHEMA_VERSION = len(_MIGRATIONS)
+    row: DeploymentRow
+    taken_from: str | None
+    renewed: bool
 
 
-def read_rows(path: str | Path) -> list[DeploymentRow]:
-    """The rows of the ledger at ``path`` (read-only), or ``[]`` if the bot has not created it
-    yet (no file, or a file whose first migration has not committed)."""
-    if not Path(path).exists():
+_ROW_COLUMNS = tuple(deployments.c[name] for name in DeploymentRow.__dataclass_fields__)
+_UNFINISHED_VALUES = tuple(state.value for state in UNFINISHED_STATES)
+_BINDING_KEYS = ("chain_id", "dao_address")
+
+# The statements of the hot paths, built once: values come with each execution, so SQLAlchemy
+# neither rebuilds nor recompiles them (building a statement per call cost more than running it).
+_PID = sa.bindparam("pid")
+_SELECT_ROW = sa.select(*_ROW_COLUMNS).where(deployments.c.proposal_id == _PID)
+_SELECT_ROW_LOCKED = _SELECT_ROW.with_for_update()
+_CHANGE_ROW = deployments.update().where(deployments.c.proposal_id == _PID).returning(*_ROW_COLUMNS)
+_CHANGE_ROW_BUMPING_ATTEMPTS = _CHANGE_ROW.values(attempts=deployments.c.attempts + 1)
+_CLAIM_ROW = _CHANGE_ROW.values(claim_until=unix_now() + sa.bindparam("lease_s"))
+_INSERT_HISTORY = history.insert()
+_INSERT_EVENT = outbox.insert().returning(outbox.c.id)
+_INSERT_DELIVERY = deliveries.insert()
+_EVENT_COLUMNS = (outbox.c.id, outbox.c.proposal_id, outbox.c.kind, outbox.c.fields)
+
+
+def read_rows(location: str | Path | LedgerLocation) -> list[DeploymentRow]:
+    """The rows of the ledger at ``location`` (read-only), or ``[]`` if the bot has not created
+    it yet (no file, or a database whose first migration has not committed)."""
+    if not LedgerLocation.parse(location).exists():
         return []
     try:
-        ledger = Ledger.open_readonly(path)
+        ledger = Ledger.open_readonly(location)
     except LedgerSchemaError as error:
         if error.version == 0:
             return []
         raise
     with ledger:
         return ledger.rows()
+
+
+def read_binding(location: str | Path | LedgerLocation) -> tuple[int, str]:
+    """The (chain id, DAO address) a ledger of any schema version is bound to, read without
+    migrating it."""
+    parsed = LedgerLocation.parse(location)
+    if not parsed.exists():
+        raise FileNotFoundError(f"no ledger at {parsed}")
+    engine = open_engine(parsed, read_only=True, busy_timeout_ms=DEFAULT_BUSY_TIMEOUT_MS)
+    try:
+        with translated_errors(parsed), engine.connect() as conn:
+            if not sa.inspect(conn).has_table("meta"):
+                raise LedgerSchemaError(f"ledger {parsed} has no tables yet", version=0)
+            stored = dict(
+                conn.execute(
+                    sa.select(meta.c.key, meta.c.value).where(meta.c.key.in_(_BINDING_KEYS))
+                ).all()
+            )
+    finally:
+        engine.dispose()
+    if set(stored) != set(_BINDING_KEYS):
+        raise LedgerError(f"ledger {parsed} is not bound to a chain and DAO yet")
+    return int(stored["chain_id"]), stored["dao_address"]
 
 
 def default_ledger_path(
@@ -432,14 +427,16 @@ def default_ledger_path(
 class Ledger:
     """The bot's ledger, bound to one (chain id, DAO address).
 
-    One process writes (``Ledger(path, chain_id=..., dao_address=...)``); any number of
-    processes may read at the same time through ``Ledger.open_readonly(path)`` (WAL mode). One
-    connection is shared by all threads of an instance, serialised by a lock.
+    ``location`` is a SQLite file path or a ``postgresql://`` URL (see
+    `services.bot.ledger_store`). On SQLite one process writes (the bot holds a lock file) and any
+    number of processes read at the same time through ``Ledger.open_readonly`` (WAL mode); on
+    PostgreSQL several bots may write. Within one instance, calls from several threads are
+    serialised by a lock.
     """
 
     def __init__(
         self,
-        path: str | Path,
+        location: str | Path | LedgerLocation,
         *,
         chain_id: int,
         dao_address: str,
@@ -448,31 +445,22 @@ class Ledger:
     ) -> None:
         _check_chain_id(chain_id)
         address = _normalise_address(dao_address)
-        self.path = Path(path)
-        self.read_only = False
+        self._open(location, read_only=False, busy_timeout_ms=busy_timeout_ms)
+        #: The notification sinks each new outbox event gets a delivery row for.
         self._sinks = tuple(notify_sinks)
-        self._lock = threading.RLock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000
-        )
         try:
-            self._configure(busy_timeout_ms)
-            mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise LedgerError(
-                    f"could not switch {self.path} to WAL journal mode (got {mode!r})"
-                )
+            if self.path is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             self._migrate()
             self._bind(chain_id, address)
         except BaseException:
-            self._conn.close()
+            self._engine.dispose()
             raise
 
     @classmethod
     def open_readonly(
         cls,
-        path: str | Path,
+        location: str | Path | LedgerLocation,
         *,
         chain_id: int | None = None,
         dao_address: str | None = None,
@@ -483,23 +471,12 @@ class Ledger:
         If ``chain_id`` / ``dao_address`` are given they must match the ledger's binding.
         """
         ledger = cls.__new__(cls)
-        ledger.path = Path(path)
-        ledger.read_only = True
-        ledger._sinks = ()
-        ledger._lock = threading.RLock()
-        if not ledger.path.is_file():
+        ledger._open(location, read_only=True, busy_timeout_ms=busy_timeout_ms)
+        if ledger.path is not None and not ledger.path.is_file():
+            ledger._engine.dispose()
             raise FileNotFoundError(f"no ledger at {ledger.path}; the bot creates it on first run")
-        uri = f"{ledger.path.resolve().as_uri()}?mode=ro"
-        ledger._conn = sqlite3.connect(
-            uri,
-            uri=True,
-            isolation_level=None,
-            check_same_thread=False,
-            timeout=busy_timeout_ms / 1000,
-        )
         try:
-            ledger._configure(busy_timeout_ms)
-            version = ledger._schema_version()
+            version = ledger.schema_version
             if version != SCHEMA_VERSION:
                 remedy = (
                     "upgrade spheron-dao-deploy"
@@ -507,28 +484,43 @@ class Ledger:
                     else "run the bot once (read-write) to migrate it"
                 )
                 raise LedgerSchemaError(
-                    f"ledger {ledger.path} has schema version {version}, this code reads version "
-                    f"{SCHEMA_VERSION}; {remedy}",
+                    f"ledger {ledger.location} has schema version {version}, this code reads "
+                    f"version {SCHEMA_VERSION}; {remedy}",
                     version=version,
                 )
             if chain_id is not None and chain_id != ledger.chain_id:
                 raise LedgerMismatchError(
-                    f"ledger {ledger.path} belongs to chain {ledger.chain_id}, not chain {chain_id}"
+                    f"ledger {ledger.location} belongs to chain {ledger.chain_id}, "
+                    f"not chain {chain_id}"
                 )
             if dao_address is not None and _normalise_address(dao_address) != ledger.dao_address:
                 raise LedgerMismatchError(
-                    f"ledger {ledger.path} belongs to DAO {ledger.dao_address}, not {dao_address}"
+                    f"ledger {ledger.location} belongs to DAO {ledger.dao_address}, "
+                    f"not {dao_address}"
                 )
         except BaseException:
-            ledger._conn.close()
+            ledger._engine.dispose()
             raise
         return ledger
+
+    def _open(
+        self, location: str | Path | LedgerLocation, *, read_only: bool, busy_timeout_ms: int
+    ) -> None:
+        self.location = LedgerLocation.parse(location)
+        #: The SQLite file, or None on PostgreSQL.
+        self.path = self.location.path
+        self.read_only = read_only
+        self._sinks: tuple[str, ...] = ()
+        self._lock = threading.RLock()
+        self._engine = open_engine(
+            self.location, read_only=read_only, busy_timeout_ms=busy_timeout_ms
+        )
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            self._engine.dispose()
 
     def __enter__(self) -> Ledger:
         return self
@@ -551,21 +543,28 @@ class Ledger:
     def dao_address(self) -> str:
         return self._meta("dao_address")
 
+    @property
+    def schema_version(self) -> int:
+        with self._read() as conn:
+            return schema_version(conn)
+
     def pragmas(self) -> dict[str, int | str]:
         """The connection's SQLite settings, for diagnostics (journal mode is ``wal``)."""
+        if self.path is None:
+            raise LedgerError(f"ledger {self.location} is not SQLite; it has no pragmas")
         names = ("journal_mode", "synchronous", "foreign_keys", "busy_timeout", "user_version")
-        with self._lock:
-            values = {name: self._conn.execute(f"PRAGMA {name}").fetchone()[0] for name in names}
+        with self._read() as conn:
+            values = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in names}
         values["journal_mode"] = str(values["journal_mode"]).lower()
         return values
 
     def checkpoint(self) -> int | None:
         """The last block whose events are all recorded, or ``None`` before the first batch."""
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT value FROM meta WHERE key = 'checkpoint_block'"
-            ).fetchone()
-        return None if row is None else int(row[0])
+        with self._read() as conn:
+            value = conn.execute(
+                sa.select(meta.c.value).where(meta.c.key == "checkpoint_block")
+            ).scalar()
+        return None if value is None else int(value)
 
     # -- recording events ------------------------------------------------------------------------
 
@@ -588,31 +587,31 @@ class Ledger:
         inserted: list[int] = []
         with self._write() as conn:
             now = _utc_now()
+            insert = _insert(conn, deployments).on_conflict_do_nothing()
             for event in events:
                 if not isinstance(event, NewEvent):
                     raise TypeError(
                         f"record_batch expects NewEvent items, got {type(event).__name__}"
                     )
-                cursor = conn.execute(
-                    "INSERT OR IGNORE INTO deployments (proposal_id, block_number, tx_hash, "
-                    "log_index, sender, spec_json, spec_hash, state, first_seen_at, updated_at, "
-                    "kind, target_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        str(event.proposal_id),
-                        event.block_number,
-                        event.tx_hash,
-                        event.log_index,
-                        event.sender,
-                        event.spec_json,
-                        event.spec_hash,
-                        DeploymentState.RECORDED.value,
-                        now,
-                        now,
-                        event.kind,
-                        None if event.target_id is None else str(event.target_id),
-                    ),
+                result = conn.execute(
+                    insert,
+                    {
+                        "proposal_id": str(event.proposal_id),
+                        "block_number": event.block_number,
+                        "tx_hash": event.tx_hash,
+                        "log_index": event.log_index,
+                        "sender": event.sender,
+                        "spec_json": event.spec_json,
+                        "spec_hash": event.spec_hash,
+                        "state": DeploymentState.RECORDED.value,
+                        "first_seen_at": now,
+                        "updated_at": now,
+                        "kind": event.kind,
+                        "target_id": None if event.target_id is None else str(event.target_id),
+                    },
+                    execution_options={"preserve_rowcount": True},
                 )
-                if cursor.rowcount == 1:
+                if result.rowcount == 1:
                     inserted.append(event.proposal_id)
                     self._emit(
                         conn,
@@ -628,11 +627,20 @@ class Ledger:
                     )
                 else:
                     self._report_known_event(conn, event)
+            upsert = _insert(conn, meta).values(key="checkpoint_block", value=str(checkpoint_block))
+            stored, given = (
+                sa.cast(meta.c.value, sa.BigInteger),
+                sa.cast(upsert.excluded.value, sa.BigInteger),
+            )
             conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('checkpoint_block', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = CAST(MAX(CAST(value AS INTEGER), "
-                "CAST(excluded.value AS INTEGER)) AS TEXT)",
-                (str(checkpoint_block),),
+                upsert.on_conflict_do_update(
+                    index_elements=[meta.c.key],
+                    set_={
+                        "value": sa.case(
+                            (stored >= given, meta.c.value), else_=upsert.excluded.value
+                        )
+                    },
+                )
             )
         return inserted
 
@@ -666,6 +674,7 @@ class Ledger:
         deployment_name: str,
         *,
         in_flight_until: float,
+        claimed_by: str | None = None,
         deployments_before: Sequence[str] | None = None,
     ) -> DeploymentRow:
         """Commit the intent to create *immediately before* the request is sent; bumps
@@ -674,11 +683,23 @@ class Ledger:
 
         A retry of a ``CREATING`` row must keep its deployment name, because that name is how
         the bot finds an instance that an earlier attempt may already have created.
+
+        With ``claimed_by``, the row must still be claimed by that replica (`ClaimLostError`
+        otherwise): a replica whose claim expired and was taken over while it looked the name
+        up must not send a create. This check, made in the same transaction as the commit, is
+        what makes claims safe whatever the clocks and however long a step takes.
+
+        An update gives ``deployments_before``, the instance's deployments before it is sent: how
+        its own new deployment is recognised after a crash.
         """
         _check_text("deployment_name", deployment_name)
         _check_time("in_flight_until", in_flight_until)
         with self._write() as conn:
             current = self._current(conn, proposal_id)
+            if claimed_by is not None and current.claimed_by != claimed_by:
+                raise ClaimLostError(
+                    f"proposal {proposal_id} is claimed by {current.claimed_by}, not {claimed_by}"
+                )
             self._check_allowed("mark_creating", current, DeploymentState.CREATING)
             if (
                 current.state is DeploymentState.CREATING
@@ -700,6 +721,7 @@ class Ledger:
                     if deployments_before is None
                     else json.dumps(list(deployments_before)),
                 },
+                previous=current.state,
                 bump_attempts=True,
                 note=f"{_REQUEST[current.kind]} request {current.attempts + 1} sent as "
                 f"{deployment_name}",
@@ -773,7 +795,7 @@ class Ledger:
             current = self._current(conn, proposal_id)
             if current.kind == "update" and voted_spec_json is None:
                 raise ValueError(f"proposal {proposal_id} is an update: give voted_spec_json")
-            self._status_update_in(
+            row = self._status_update_in(
                 conn,
                 "mark_deployed",
                 current,
@@ -783,16 +805,9 @@ class Ledger:
                 event_fields={"changes": list(changes)} if current.kind == "update" else None,
             )
             if current.kind == "deploy":
-                conn.execute(
-                    "UPDATE deployments SET voted_spec_json = spec_json WHERE proposal_id = ?",
-                    (str(proposal_id),),
-                )
-            elif current.target_id is not None:
-                conn.execute(
-                    "UPDATE deployments SET voted_spec_json = ? WHERE proposal_id = ?",
-                    (voted_spec_json, str(current.target_id)),
-                )
-                target = self._current(conn, current.target_id)
+                return self._set(conn, proposal_id, voted_spec_json=row.spec_json)
+            if current.target_id is not None:
+                target = self._set(conn, current.target_id, voted_spec_json=voted_spec_json)
                 what = ": " + ", ".join(changes) if changes else ""
                 self._append_history(
                     conn,
@@ -800,7 +815,7 @@ class Ledger:
                     target.state,
                     f"updated by proposal {proposal_id}{what}",
                 )
-            return self._current(conn, proposal_id)
+            return row
 
     def mark_closed(self, proposal_id: int) -> DeploymentRow:
         """A close succeeded: terminal; its target's instance is closed from now on."""
@@ -809,11 +824,7 @@ class Ledger:
             self._check_allowed("mark_closed", current, DeploymentState.CLOSED)
             if current.kind != "close" or current.target_id is None:
                 raise InvalidTransitionError(f"proposal {proposal_id} is not a close")
-            conn.execute(
-                "UPDATE deployments SET closed_by = ?, drift = NULL WHERE proposal_id = ?",
-                (str(proposal_id), str(current.target_id)),
-            )
-            target = self._current(conn, current.target_id)
+            target = self._set(conn, current.target_id, closed_by=str(proposal_id), drift=None)
             self._append_history(
                 conn, current.target_id, target.state, f"closed by proposal {proposal_id}"
             )
@@ -822,6 +833,7 @@ class Ledger:
                 proposal_id,
                 DeploymentState.CLOSED,
                 {"in_flight_until": None},
+                previous=current.state,
                 note=f"closed the instance of proposal {current.target_id}",
             )
 
@@ -835,9 +847,7 @@ class Ledger:
             before = None if current.drift is None else json.dumps(current.drift, sort_keys=True)
             if before == text:
                 return False
-            conn.execute(
-                "UPDATE deployments SET drift = ? WHERE proposal_id = ?", (text, str(proposal_id))
-            )
+            self._set(conn, proposal_id, drift=text)
             if drift is None:
                 self._append_history(conn, proposal_id, current.state, "drift: none any more")
                 return True
@@ -882,25 +892,84 @@ class Ledger:
             current = self._current(conn, proposal_id)
             self._append_history(conn, proposal_id, current.state, text)
 
+    # -- claims (several replicas on one ledger) --------------------------------------------------
+
+    def now(self) -> float:
+        """The database's clock, as Unix time. Every replica compares times against this one
+        clock (in-flight windows, deploy timeouts, claim leases), so the clocks of their hosts
+        may disagree."""
+        with self._read() as conn:
+            return float(conn.execute(sa.select(unix_now())).scalar_one())
+
+    def claim(self, proposal_id: int, replica: str, *, lease_s: float) -> Claim | None:
+        """Claim (or renew) the row for ``replica`` until ``lease_s`` seconds from now on the
+        database's clock. None when the row is finished or another replica's claim has not
+        expired; otherwise the row as it is now, which the caller must act on (not an older copy).
+        """
+        _check_text("replica", replica)
+        if not lease_s > 0:
+            raise ValueError(f"lease_s must be > 0, got {lease_s!r}")
+        with self._write() as conn:
+            current = self._current(conn, proposal_id)
+            if current.state.is_terminal:
+                return None
+            holder = current.claimed_by
+            if holder not in (None, replica):
+                now = conn.execute(sa.select(unix_now())).scalar_one()
+                if current.claim_until is not None and current.claim_until > now:
+                    return None
+            claimed = conn.execute(
+                _CLAIM_ROW, {"pid": str(proposal_id), "claimed_by": replica, "lease_s": lease_s}
+            ).one()
+            return Claim(
+                row=_to_row(claimed),
+                taken_from=holder if holder not in (None, replica) else None,
+                renewed=holder == replica,
+            )
+
+    def release_claims(self, replica: str, proposal_id: int | None = None) -> int:
+        """Give up ``replica``'s claim on one row (or on all of them), so another replica may
+        take it at once; returns how many were released."""
+        query = deployments.update().where(deployments.c.claimed_by == replica)
+        if proposal_id is not None:
+            _check_proposal_id(proposal_id)
+            query = query.where(deployments.c.proposal_id == str(proposal_id))
+        with self._write() as conn:
+            result = conn.execute(query.values(claimed_by=None, claim_until=None))
+            return int(result.rowcount)
+
+    def claims_held(self, replica: str) -> int:
+        """Unfinished rows ``replica`` holds an unexpired claim on."""
+        with self._read() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(deployments)
+                    .where(
+                        deployments.c.claimed_by == replica,
+                        deployments.c.claim_until > unix_now(),
+                        deployments.c.state.in_(_UNFINISHED_VALUES),
+                    )
+                ).scalar_one()
+            )
+
     # -- queries ---------------------------------------------------------------------------------
 
     def get(self, proposal_id: int) -> DeploymentRow | None:
         _check_proposal_id(proposal_id)
-        with self._lock:
-            row = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM deployments WHERE proposal_id = ?", (str(proposal_id),)
-            ).fetchone()
+        with self._read() as conn:
+            row = conn.execute(_SELECT_ROW, {"pid": str(proposal_id)}).one_or_none()
         return None if row is None else _to_row(row)
 
     def history(self, proposal_id: int) -> list[HistoryEntry]:
         """The row's history, oldest first."""
         _check_proposal_id(proposal_id)
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT proposal_id, at, state, note FROM history "
-                "WHERE proposal_id = ? ORDER BY id",
-                (str(proposal_id),),
-            ).fetchall()
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(history.c.proposal_id, history.c.at, history.c.state, history.c.note)
+                .where(history.c.proposal_id == str(proposal_id))
+                .order_by(history.c.id)
+            ).all()
         return [
             HistoryEntry(int(pid), at, DeploymentState(state), note)
             for pid, at, state, note in rows
@@ -909,63 +978,77 @@ class Ledger:
     def live_instances(self) -> list[DeploymentRow]:
         """Deployments whose instance runs as the DAO voted: DEPLOYED, not closed, and with no
         change of it in flight (whose new order would otherwise look like drift)."""
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM deployments AS d WHERE kind = 'deploy' "
-                "AND state = 'DEPLOYED' AND closed_by IS NULL AND NOT EXISTS ("
-                "SELECT 1 FROM deployments AS c WHERE c.target_id = d.proposal_id "
-                "AND c.state IN ('PLANNED', 'CREATING', 'CREATED')) "
-                "ORDER BY block_number, log_index"
-            ).fetchall()
+        change = deployments.alias("change")
+        in_flight = sa.exists().where(
+            change.c.target_id == deployments.c.proposal_id,
+            change.c.state.in_([_S.PLANNED.value, _S.CREATING.value, _S.CREATED.value]),
+        )
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(*_ROW_COLUMNS)
+                .where(
+                    deployments.c.kind == "deploy",
+                    deployments.c.state == _S.DEPLOYED.value,
+                    deployments.c.closed_by.is_(None),
+                    ~in_flight,
+                )
+                .order_by(deployments.c.block_number, deployments.c.log_index)
+            ).all()
         return [_to_row(row) for row in rows]
 
     def outbox(self, limit: int | None = None) -> list[OutboxEvent]:
         """Every notification event, oldest first (the newest `limit` with a limit)."""
-        query = "SELECT id, proposal_id, kind, fields, at FROM outbox ORDER BY id DESC"
-        params: list[Any] = []
+        query = sa.select(*_EVENT_COLUMNS).order_by(outbox.c.id.desc())
         if limit is not None:
-            query += " LIMIT ?"
-            params.append(limit)
-        with self._lock:
-            rows = self._conn.execute(query, params).fetchall()
+            query = query.limit(limit)
+        with self._read() as conn:
+            rows = conn.execute(query).all()
         return [_to_event(row) for row in reversed(rows)]
 
     def pending_notifications(self, sink: str, *, limit: int) -> list[OutboxEvent]:
         """The events not yet delivered to `sink`, oldest first."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT o.id, o.proposal_id, o.kind, o.fields, o.at FROM deliveries d "
-                "JOIN outbox o ON o.id = d.event_id WHERE d.sink = ? AND d.delivered_at IS NULL "
-                "ORDER BY o.id LIMIT ?",
-                (sink, limit),
-            ).fetchall()
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(*_EVENT_COLUMNS)
+                .join(deliveries, deliveries.c.event_id == outbox.c.id)
+                .where(deliveries.c.sink == sink, deliveries.c.delivered_at.is_(None))
+                .order_by(outbox.c.id)
+                .limit(limit)
+            ).all()
         return [_to_event(row) for row in rows]
 
     def mark_notified(self, event_id: int, sink: str) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "UPDATE deliveries SET delivered_at = ?, attempts = attempts + 1, "
-                "last_error = NULL WHERE event_id = ? AND sink = ?",
-                (_utc_now(), event_id, sink),
-            )
+        """The event reached `sink`: it is not delivered there again."""
+        self._change_delivery(
+            event_id,
+            sink,
+            delivered_at=_utc_now(),
+            attempts=deliveries.c.attempts + 1,
+            last_error=None,
+        )
 
     def notification_failed(self, event_id: int, sink: str, error: str) -> None:
+        """A delivery of the event to `sink` failed; it stays pending."""
+        self._change_delivery(
+            event_id, sink, attempts=deliveries.c.attempts + 1, last_error=error[:500]
+        )
+
+    def _change_delivery(self, event_id: int, sink: str, **values: Any) -> None:
         with self._write() as conn:
             conn.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, last_error = ? "
-                "WHERE event_id = ? AND sink = ?",
-                (error[:500], event_id, sink),
+                deliveries.update()
+                .where(deliveries.c.event_id == event_id, deliveries.c.sink == sink)
+                .values(**values)
             )
 
     def unfinished(self) -> list[DeploymentRow]:
         """Rows the bot must resume (RECORDED, PLANNED, CREATING, CREATED), in chain order."""
-        placeholders = ", ".join("?" for _ in UNFINISHED_STATES)
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM deployments WHERE state IN ({placeholders}) "
-                "ORDER BY block_number, log_index",
-                [state.value for state in UNFINISHED_STATES],
-            ).fetchall()
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(*_ROW_COLUMNS)
+                .where(deployments.c.state.in_(_UNFINISHED_VALUES))
+                .order_by(deployments.c.block_number, deployments.c.log_index)
+            ).all()
         return [_to_row(row) for row in rows]
 
     def rows(
@@ -976,107 +1059,155 @@ class Ledger:
             isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
         ):
             raise ValueError(f"limit must be a non-negative int or None, got {limit!r}")
-        where, params = (
-            ("", []) if state is None else ("WHERE state = ?", [DeploymentState(state).value])
+        query = sa.select(*_ROW_COLUMNS).order_by(
+            deployments.c.block_number.desc(), deployments.c.log_index.desc()
         )
-        query = (
-            f"SELECT {_COLUMNS} FROM deployments {where} ORDER BY block_number DESC, log_index DESC"
-        )
+        if state is not None:
+            query = query.where(deployments.c.state == DeploymentState(state).value)
         if limit is not None:
-            query += " LIMIT ?"
-            params.append(limit)
-        with self._lock:
-            rows = self._conn.execute(query, params).fetchall()
+            query = query.limit(limit)
+        with self._read() as conn:
+            rows = conn.execute(query).all()
         return [_to_row(row) for row in reversed(rows)]
 
     def counts_by_state(self) -> dict[DeploymentState, int]:
         """Row count for every state (zero included)."""
         counts = dict.fromkeys(DeploymentState, 0)
-        with self._lock:
-            for state, count in self._conn.execute(
-                "SELECT state, COUNT(*) FROM deployments GROUP BY state"
+        with self._read() as conn:
+            for state, count in conn.execute(
+                sa.select(deployments.c.state, sa.func.count()).group_by(deployments.c.state)
             ):
                 counts[DeploymentState(state)] = count
         return counts
 
+    # -- copying ---------------------------------------------------------------------------------
+
+    def dump(self) -> dict[str, list[dict[str, Any]]]:
+        """Every row of every table (checkpoint, rows, history, notifications, ...), read in one
+        transaction: what `restore` writes into another ledger. Rows of a table with a generated
+        key come in key order, with their keys (deliveries refer to outbox events by key)."""
+        dumped: dict[str, list[dict[str, Any]]] = {}
+        with self._read() as conn:
+            for table in METADATA.sorted_tables:
+                query = sa.select(table)
+                if table.autoincrement_column is not None:
+                    query = query.order_by(table.autoincrement_column)
+                dumped[table.name] = [dict(row) for row in conn.execute(query).mappings()]
+        return dumped
+
+    def restore(self, dumped: dict[str, list[dict[str, Any]]]) -> None:
+        """Write a `dump` of a ledger with the same binding into this one, in one transaction.
+
+        Refused (`LedgerNotEmptyError`) unless this ledger holds nothing but its binding: a copy
+        never mixes two histories. Generated keys keep their values, and the next ones follow
+        the largest copied.
+        """
+        with self._write() as conn:
+            self._check_empty(conn)
+            for table in METADATA.sorted_tables:
+                rows = dumped.get(table.name, [])
+                if table is meta:
+                    rows = [row for row in rows if row["key"] not in _BINDING_KEYS]
+                if rows:
+                    conn.execute(table.insert(), rows)
+                generated = table.autoincrement_column
+                if rows and generated is not None and conn.dialect.name == "postgresql":
+                    conn.execute(
+                        sa.select(
+                            sa.func.setval(
+                                sa.func.pg_get_serial_sequence(table.name, generated.name),
+                                sa.select(sa.func.max(generated)).scalar_subquery(),
+                            )
+                        )
+                    )
+
+    def _check_empty(self, conn: sa.Connection) -> None:
+        for table in METADATA.sorted_tables:
+            query = sa.select(sa.func.count()).select_from(table)
+            if table is meta:
+                query = query.where(meta.c.key.not_in(_BINDING_KEYS))
+            if conn.execute(query).scalar_one():
+                raise LedgerNotEmptyError(
+                    f"ledger {self.location} is not empty (table {table.name} has rows); "
+                    "copy only into a new database"
+                )
+
     # -- internals -------------------------------------------------------------------------------
 
-    def _configure(self, busy_timeout_ms: int) -> None:
-        self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        self._conn.execute("PRAGMA foreign_keys = ON")
-        self._conn.execute("PRAGMA synchronous = NORMAL")
-
-    def _schema_version(self) -> int:
-        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
-
     def _migrate(self) -> None:
-        # A migration may rebuild a table that others reference: foreign keys are checked again
-        # once it has committed. (The pragma has no effect inside a transaction.)
-        with self._lock:
-            self._conn.execute("PRAGMA foreign_keys = OFF")
-        try:
-            self._migrate_schema()
-        finally:
-            with self._lock:
-                self._conn.execute("PRAGMA foreign_keys = ON")
+        def report(version: int) -> None:
+            logger.info("ledger %s migrated to schema version %d", self.location, version)
 
-    def _migrate_schema(self) -> None:
         with self._write() as conn:
-            version = self._schema_version()
-            if version > SCHEMA_VERSION:
+            found = migrate(conn, report)
+            if found > SCHEMA_VERSION:
                 raise LedgerSchemaError(
-                    f"ledger {self.path} has schema version {version}, newer than this code's "
+                    f"ledger {self.location} has schema version {found}, newer than this code's "
                     f"{SCHEMA_VERSION}; upgrade spheron-dao-deploy",
-                    version=version,
+                    version=found,
                 )
-            for target in range(version, SCHEMA_VERSION):
-                for statement in _MIGRATIONS[target]:
-                    conn.execute(statement)
-                logger.info("ledger %s migrated to schema version %d", self.path, target + 1)
-            # PRAGMA does not take parameters; the value is our own constant.
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _bind(self, chain_id: int, dao_address: str) -> None:
         with self._write() as conn:
             stored = dict(
                 conn.execute(
-                    "SELECT key, value FROM meta WHERE key IN ('chain_id', 'dao_address')"
-                ).fetchall()
+                    sa.select(meta.c.key, meta.c.value)
+                    .where(meta.c.key.in_(("chain_id", "dao_address")))
+                    .with_for_update()
+                ).all()
             )
             if not stored:
-                conn.executemany(
-                    "INSERT INTO meta (key, value) VALUES (?, ?)",
-                    [("chain_id", str(chain_id)), ("dao_address", dao_address)],
+                conn.execute(
+                    _insert(conn, meta)
+                    .values([("chain_id", str(chain_id)), ("dao_address", dao_address)])
+                    .on_conflict_do_nothing()
                 )
-                return
+                stored = dict(
+                    conn.execute(
+                        sa.select(meta.c.key, meta.c.value).where(
+                            meta.c.key.in_(("chain_id", "dao_address"))
+                        )
+                    ).all()
+                )
             if stored != {"chain_id": str(chain_id), "dao_address": dao_address}:
                 raise LedgerMismatchError(
-                    f"ledger {self.path} belongs to chain {stored.get('chain_id')} DAO "
+                    f"ledger {self.location} belongs to chain {stored.get('chain_id')} DAO "
                     f"{stored.get('dao_address')}, not chain {chain_id} DAO {dao_address}; "
-                    "use the ledger file of that chain and contract"
+                    "use the ledger of that chain and contract"
                 )
 
     def _meta(self, key: str) -> str:
-        with self._lock:
-            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            raise LedgerError(f"ledger {self.path} has no {key!r} in its meta table")
-        return str(row[0])
+        with self._read() as conn:
+            value = conn.execute(sa.select(meta.c.value).where(meta.c.key == key)).scalar()
+        if value is None:
+            raise LedgerError(f"ledger {self.location} has no {key!r} in its meta table")
+        return str(value)
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, begun IMMEDIATE so it never fails half-way on a lock."""
+    def _read(self) -> Iterator[sa.Connection]:
+        """One read transaction (a consistent snapshot on SQLite)."""
+        with (
+            self._lock,
+            translated_errors(self.location),
+            self._engine.connect() as conn,
+            conn.begin(),
+        ):
+            yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        """One write transaction; on SQLite begun IMMEDIATE, so it never fails half-way on a
+        lock."""
         if self.read_only:
-            raise LedgerReadOnlyError(f"ledger {self.path} was opened read-only")
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-                self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
+            raise LedgerReadOnlyError(f"ledger {self.location} was opened read-only")
+        with (
+            self._lock,
+            translated_errors(self.location),
+            self._engine.connect() as plain,
+        ):
+            conn = plain.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
 
     def _transition(
         self,
@@ -1090,7 +1221,9 @@ class Ledger:
         with self._write() as conn:
             current = self._current(conn, proposal_id)
             self._check_allowed(method, current, target)
-            return self._update(conn, proposal_id, target, changes, note=note)
+            return self._update(
+                conn, proposal_id, target, changes, previous=current.state, note=note
+            )
 
     def _status_update(
         self,
@@ -1106,7 +1239,7 @@ class Ledger:
 
     def _status_update_in(
         self,
-        conn: sqlite3.Connection,
+        conn: sa.Connection,
         method: str,
         current: DeploymentRow,
         target: DeploymentState,
@@ -1129,18 +1262,19 @@ class Ledger:
             current.proposal_id,
             target,
             changes,
+            previous=current.state,
             note=note,
             history=changed,
             event_fields=event_fields,
         )
 
-    def _current(self, conn: sqlite3.Connection, proposal_id: int) -> DeploymentRow:
+    def _current(self, conn: sa.Connection, proposal_id: int) -> DeploymentRow:
+        """The row, locked until the end of the write transaction (PostgreSQL's FOR UPDATE;
+        SQLite's write transactions hold the whole database)."""
         _check_proposal_id(proposal_id)
-        row = conn.execute(
-            f"SELECT {_COLUMNS} FROM deployments WHERE proposal_id = ?", (str(proposal_id),)
-        ).fetchone()
+        row = conn.execute(_SELECT_ROW_LOCKED, {"pid": str(proposal_id)}).one_or_none()
         if row is None:
-            raise UnknownProposalError(f"proposal {proposal_id} is not in ledger {self.path}")
+            raise UnknownProposalError(f"proposal {proposal_id} is not in ledger {self.location}")
         return _to_row(row)
 
     @staticmethod
@@ -1155,65 +1289,84 @@ class Ledger:
 
     def _update(
         self,
-        conn: sqlite3.Connection,
+        conn: sa.Connection,
         proposal_id: int,
         target: DeploymentState,
         changes: dict[str, Any],
         *,
+        previous: DeploymentState,
         bump_attempts: bool = False,
         note: str | None = None,
         history: bool = True,
         event_fields: Mapping[str, Any] | None = None,
     ) -> DeploymentRow:
-        previous = conn.execute(
-            "SELECT state FROM deployments WHERE proposal_id = ?", (str(proposal_id),)
-        ).fetchone()
-        previous = None if previous is None else DeploymentState(previous[0])
-        # Column names come from this module only, never from callers.
-        assignments = ["state = ?", "updated_at = ?", *(f"{column} = ?" for column in changes)]
-        if bump_attempts:
-            assignments.append("attempts = attempts + 1")
-        conn.execute(
-            f"UPDATE deployments SET {', '.join(assignments)} WHERE proposal_id = ?",
-            [target.value, _utc_now(), *changes.values(), str(proposal_id)],
+        """Move the row from ``previous`` (its locked state) to ``target``; arriving in a state
+        that is notified writes the notification in the same transaction."""
+        values = {"pid": str(proposal_id), "state": target.value, "updated_at": _utc_now()}
+        row = _to_row(
+            conn.execute(
+                _CHANGE_ROW_BUMPING_ATTEMPTS if bump_attempts else _CHANGE_ROW,
+                {**values, **changes},
+            ).one()
         )
         if history:
             self._append_history(conn, proposal_id, target, note)
-        row = self._current(conn, proposal_id)
         if target in _EVENT_OF and previous is not target:
             fields = {**_event_fields(row), **(event_fields or {})}
             self._emit(conn, proposal_id, _EVENT_OF[target](row), fields)
         return row
 
+    @staticmethod
+    def _set(conn: sa.Connection, proposal_id: int, **values: Any) -> DeploymentRow:
+        """Change columns of a row without moving its state; returns the row as it is now."""
+        changed = conn.execute(
+            deployments.update()
+            .where(deployments.c.proposal_id == str(proposal_id))
+            .values(**values)
+            .returning(*_ROW_COLUMNS)
+        ).one_or_none()
+        if changed is None:
+            raise UnknownProposalError(f"proposal {proposal_id} is not in the ledger")
+        return _to_row(changed)
+
     def _emit(
-        self, conn: sqlite3.Connection, proposal_id: int, kind: str, fields: Mapping[str, Any]
+        self, conn: sa.Connection, proposal_id: int, kind: str, fields: Mapping[str, Any]
     ) -> None:
         """Write an event to the outbox, with one pending delivery per configured sink, in the
         caller's transaction: it is notified if and only if the change it reports committed."""
-        cursor = conn.execute(
-            "INSERT INTO outbox (proposal_id, kind, fields, at) VALUES (?, ?, ?, ?)",
-            (str(proposal_id), kind, json.dumps(dict(fields), sort_keys=True), _utc_now()),
-        )
-        conn.executemany(
-            "INSERT INTO deliveries (event_id, sink) VALUES (?, ?)",
-            [(cursor.lastrowid, sink) for sink in self._sinks],
-        )
+        event_id = conn.execute(
+            _INSERT_EVENT,
+            {
+                "proposal_id": str(proposal_id),
+                "kind": kind,
+                "fields": json.dumps(dict(fields), sort_keys=True),
+                "at": _utc_now(),
+            },
+        ).scalar_one()
+        if self._sinks:
+            conn.execute(
+                _INSERT_DELIVERY, [{"event_id": event_id, "sink": sink} for sink in self._sinks]
+            )
 
     @staticmethod
     def _append_history(
-        conn: sqlite3.Connection, proposal_id: int, state: DeploymentState, note: str | None
+        conn: sa.Connection, proposal_id: int, state: DeploymentState, note: str | None
     ) -> None:
         conn.execute(
-            "INSERT INTO history (proposal_id, at, state, note) VALUES (?, ?, ?, ?)",
-            (str(proposal_id), _utc_now(), state.value, note),
+            _INSERT_HISTORY,
+            {"proposal_id": str(proposal_id), "at": _utc_now(), "state": state.value, "note": note},
         )
 
-    def _report_known_event(self, conn: sqlite3.Connection, event: NewEvent) -> None:
+    def _report_known_event(self, conn: sa.Connection, event: NewEvent) -> None:
         existing = conn.execute(
-            f"SELECT {_COLUMNS} FROM deployments WHERE proposal_id = ? "
-            "OR (tx_hash = ? AND log_index = ?)",
-            (str(event.proposal_id), event.tx_hash, event.log_index),
-        ).fetchall()
+            sa.select(*_ROW_COLUMNS).where(
+                (deployments.c.proposal_id == str(event.proposal_id))
+                | (
+                    (deployments.c.tx_hash == event.tx_hash)
+                    & (deployments.c.log_index == event.log_index)
+                )
+            )
+        ).all()
         for row in map(_to_row, existing):
             same_payload = (
                 row.proposal_id == event.proposal_id
@@ -1244,69 +1397,31 @@ class Ledger:
                 )
 
 
-def _to_row(row: Sequence[Any]) -> DeploymentRow:
-    (
-        proposal_id,
-        block_number,
-        tx_hash,
-        log_index,
-        sender,
-        spec_json,
-        spec_hash,
-        deployment_name,
-        state,
-        reason,
-        instance_id,
-        deployment_id,
-        deployment_status,
-        urls,
-        attempts,
-        first_seen_at,
-        updated_at,
-        in_flight_until,
-        created_at,
-        kind,
-        target_id,
-        voted_spec_json,
-        closed_by,
-        drift,
-        deployments_before,
-    ) = row
-    return DeploymentRow(
-        proposal_id=int(proposal_id),
-        block_number=block_number,
-        tx_hash=tx_hash,
-        log_index=log_index,
-        sender=sender,
-        spec_json=spec_json,
-        spec_hash=spec_hash,
-        deployment_name=deployment_name,
-        state=DeploymentState(state),
-        reason=reason,
-        instance_id=instance_id,
-        deployment_id=deployment_id,
-        deployment_status=deployment_status,
-        urls=tuple(json.loads(urls)),
-        attempts=attempts,
-        first_seen_at=first_seen_at,
-        updated_at=updated_at,
-        in_flight_until=in_flight_until,
-        created_at=created_at,
-        kind=kind,
-        target_id=None if target_id is None else int(target_id),
-        voted_spec_json=voted_spec_json,
-        closed_by=None if closed_by is None else int(closed_by),
-        drift=None if drift is None else json.loads(drift),
-        deployments_before=None
-        if deployments_before is None
-        else tuple(json.loads(deployments_before)),
-    )
+def _insert(conn: sa.Connection, table: sa.Table) -> Any:
+    """The backend's INSERT, which both spell ``ON CONFLICT DO NOTHING / DO UPDATE`` alike."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
 
 
-def _to_event(row: Sequence[Any]) -> OutboxEvent:
-    event_id, proposal_id, kind, fields, _at = row
+def _to_row(row: sa.Row[Any]) -> DeploymentRow:
+    values = dict(row._mapping)
+    values["proposal_id"] = int(values["proposal_id"])
+    values["state"] = DeploymentState(values["state"])
+    values["urls"] = tuple(json.loads(values["urls"]))
+    for name in ("target_id", "closed_by"):
+        if values[name] is not None:
+            values[name] = int(values[name])
+    if values["drift"] is not None:
+        values["drift"] = json.loads(values["drift"])
+    if values["deployments_before"] is not None:
+        values["deployments_before"] = tuple(json.loads(values["deployments_before"]))
+    return DeploymentRow(**values)
+
+
+def _to_event(row: sa.Row[Any]) -> OutboxEvent:
+    event_id, proposal_id, kind, fields = row
     return OutboxEvent(
-        id=event_id, kind=kind, proposal_id=int(proposal_id), fields=json.loads(fields)
+        id=int(event_id), kind=kind, proposal_id=int(proposal_id), fields=json.loads(fields)
     )
 
 

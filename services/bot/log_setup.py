@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from services.common.redaction import RedactingFilter
 
 #: Loggers whose records reach the bot's stderr through a redacting handler.
-_LOGGERS = ("services", "ape", "web3", "urllib3", "requests")
+_LOGGERS = ("services", "ape", "web3", "urllib3", "requests", "sqlalchemy", "psycopg")
 
 
 def configure_logging(secrets: Iterable[str], *, verbose: bool = False) -> None:

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 # ``generate_latest`` writes the 0.0.4 text format; serve it under the matching content type.
 METRICS_CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
-API_SERVICES = frozenset({"etherscan", "rpc", "spheron"})
+API_SERVICES = frozenset({"etherscan", "rpc", "spheron", "ledger"})
 API_ERROR_KINDS = frozenset(
     {
         "rate_limit",
@@ -74,6 +74,8 @@ class BotMetrics:
         self._outages: dict[str, Outage] = {}
         self._blocked_rows = 0
         self._failing_sinks: dict[str, str] = {}
+        self._leading: bool | None = None
+        self._leader_since: float | None = None
 
         self._events_seen = Counter(
             "events_seen",
@@ -157,6 +159,29 @@ class BotMetrics:
             "Unix time of the last successful poll cycle (0 before the first one).",
             registry=self.registry,
         )
+        self._leader = Gauge(
+            "leader",
+            "1 while this replica leads (reads the chain), 0 while it follows.",
+            registry=self.registry,
+        )
+        self._leader_changes = Counter(
+            "leader_changes",
+            "Times this replica became leader or stopped leading.",
+            ["change"],
+            registry=self.registry,
+        )
+        self._claims = Counter(
+            "claims",
+            "Ledger rows this replica claimed (not counting renewals of its own claims).",
+            registry=self.registry,
+        )
+        self._takeovers = Counter(
+            "takeovers",
+            "Claims taken over from another replica whose lease had expired.",
+            registry=self.registry,
+        )
+        for change in ("acquired", "lost"):
+            self._leader_changes.labels(change=change)
         for state in DeploymentState:
             self._deployments.labels(state=state.value).set(0)
         for outcome in ("success", "error"):
@@ -251,6 +276,34 @@ class BotMetrics:
         """Live instances drifted, by kind (every kind of `services.bot.drift.DRIFT_KINDS`)."""
         for kind, count in counts.items():
             self._drifted.labels(kind=kind).set(count)
+
+    def set_leader(self, leading: bool, *, at: float | None = None) -> None:
+        """This replica leads (or not) from now on; counts every change."""
+        with self._lock:
+            previous, self._leading = self._leading, leading
+            if leading and not previous:
+                self._leader_since = time.time() if at is None else at
+            elif not leading:
+                self._leader_since = None
+        self._leader.set(1 if leading else 0)
+        if previous is not None and previous != leading:
+            self._leader_changes.labels(change="acquired" if leading else "lost").inc()
+        elif previous is None and leading:
+            self._leader_changes.labels(change="acquired").inc()
+
+    def record_claim(self, *, taken_over: bool) -> None:
+        self._claims.inc()
+        if taken_over:
+            self._takeovers.inc()
+
+    def role(self) -> dict[str, object]:
+        """``leader``, ``follower``, or ``paused`` while the ledger's database is unreachable,
+        and since when this replica leads."""
+        with self._lock:
+            paused = "ledger" in self._outages
+            leading, since = self._leading, self._leader_since
+        name = "paused" if paused else "leader" if leading else "follower"
+        return {"role": name, "leader_since": since}
 
     def set_blocked_rows(self, count: int) -> None:
         """How many ledger rows wait for the deploy target right now."""
@@ -350,7 +403,12 @@ class BotMetrics:
             self._lag.set(max(0, self._confirmed - self._checkpoint))
 
 
-_SERVICE_NAMES = {"etherscan": "Etherscan API", "rpc": "JSON-RPC node", "spheron": "Spheron API"}
+_SERVICE_NAMES = {
+    "etherscan": "Etherscan API",
+    "rpc": "JSON-RPC node",
+    "spheron": "Spheron API",
+    "ledger": "Ledger database",
+}
 
 
 def _check_service(service: str) -> None:

@@ -6,6 +6,9 @@ configured sink, so an event survives `kill -9` and is delivered at least once. 
 runs in its own thread: for each sink, oldest event first, it posts and records the outcome; a
 failing sink is retried with exponential back-off (honouring `Retry-After`) and holds back only its
 own queue. A dead sink shows in `/healthz` and `/metrics` but never makes the bot unhealthy.
+
+Of several replicas on one ledger only the leader delivers (`active`), so a message is not sent
+once per replica; while the ledger's database cannot be reached, delivery waits quietly.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 
 import requests
 
-from services.bot.ledger import Ledger
+from services.bot.ledger import Ledger, LedgerUnavailableError
 from services.bot.metrics import BotMetrics
 from services.bot.notify import DeliveryError, Sink, payload, post
 
@@ -45,7 +48,8 @@ class OutboxDelivery:
     """Posts pending outbox events to `sinks` until `stop` is set (see the module docstring).
 
     `redact` masks secrets in every string of a message (the same rules as the bot's logs): a
-    reason quoting a server's answer must not carry a secret to a chat channel."""
+    reason quoting a server's answer must not carry a secret to a chat channel. `active` says
+    whether this replica delivers now (the leader does)."""
 
     def __init__(
         self,
@@ -58,6 +62,7 @@ class OutboxDelivery:
         timeout_s: float = 10.0,
         clock: Callable[[], float] = time.time,
         redact: Callable[[str], str] = str,
+        active: Callable[[], bool] = lambda: True,
     ) -> None:
         self._ledger = ledger
         self._sinks = list(sinks)
@@ -67,6 +72,7 @@ class OutboxDelivery:
         self._timeout_s = timeout_s
         self._clock = clock
         self._redact = redact
+        self._active = active
         self._state = {sink.id: _SinkState() for sink in self._sinks}
         self._thread: threading.Thread | None = None
 
@@ -85,7 +91,10 @@ class OutboxDelivery:
         with requests.Session() as session:
             while not self._stop.is_set():
                 try:
-                    self.deliver_round(session)
+                    if self._active():
+                        self.deliver_round(session)
+                except LedgerUnavailableError as error:
+                    logger.debug("notification delivery waits for the ledger: %s", error)
                 except Exception:  # the deliverer must outlive any surprise; the bot goes on
                     if self._stop.is_set():
                         return

@@ -14,7 +14,8 @@ from pathlib import Path
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.bot.deployer import DEFAULT_INFLIGHT_MARGIN_S
+from services.bot.deployer import DEFAULT_INFLIGHT_MARGIN_S, DEFAULT_LEASE_S
+from services.bot.ledger_store import LedgerConfigurationError, LedgerLocation
 from services.bot.notify import NotifySettingError, Sink, parse_sinks
 from services.chain.etherscan import MAX_PAGE_SIZE
 from services.common.errors import ConfigurationError
@@ -75,8 +76,17 @@ class BotSettings(BaseSettings):
     still complete it; a create that may be in flight is looked up only after
     `SPHERON_TIMEOUT` + this margin."""
 
-    deploybot_db: Path | None = Field(None, validation_alias="DEPLOYBOT_DB")
-    """SQLite ledger path; default `~/.spheron-dao-deploy/ledger-<chain id>-<dao>.sqlite3`."""
+    deploybot_db: str | None = Field(None, validation_alias="DEPLOYBOT_DB")
+    """The ledger: a SQLite file path (default
+    `~/.spheron-dao-deploy/ledger-<chain id>-<dao>.sqlite3`), or
+    `postgresql://user@host:port/database` for PostgreSQL (several replicas)."""
+
+    deploybot_lease_s: float = Field(
+        DEFAULT_LEASE_S, ge=1, le=3600, validation_alias="DEPLOYBOT_LEASE"
+    )
+    """Replicas on PostgreSQL: seconds a replica's claim on a ledger row lasts unless renewed,
+    and within which the database notices a leader whose host vanished. A replica that dies
+    leaves its rows to the others after this long."""
 
     deploybot_policy: Path | None = Field(None, validation_alias="DEPLOYBOT_POLICY")
     """Policy file (YAML or JSON) limiting what may be deployed; default limits when unset."""
@@ -103,6 +113,16 @@ class BotSettings(BaseSettings):
     deploybot_status_host: str = Field("127.0.0.1", validation_alias="DEPLOYBOT_STATUS_HOST")
     """Address the status server binds (`--status-host`); 0.0.0.0 to serve other hosts."""
 
+    @field_validator("deploybot_db")
+    @classmethod
+    def _ledger_location_is_valid(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                LedgerLocation.parse(value)
+            except LedgerConfigurationError as error:
+                raise ValueError(str(error)) from None
+        return value
+
     @field_validator("deploybot_policy")
     @classmethod
     def _policy_file_exists(cls, path: Path | None) -> Path | None:
@@ -111,9 +131,11 @@ class BotSettings(BaseSettings):
         return path
 
     def secret_values(self) -> list[str]:
-        """Every secret this object holds, for log redaction."""
+        """Every secret this object holds, for log redaction (a password in `DEPLOYBOT_DB` too)."""
         secrets = (self.etherscan_api_key, self.spheron_access_token)
         values = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+        if self.deploybot_db and (password := LedgerLocation.parse(self.deploybot_db).password):
+            values.append(password)
         return values + [sink.url for sink in self.notify_sinks()]
 
     def notify_sinks(self) -> list[Sink]:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-from services.bot.ledger import DeploymentState, Ledger
+from services.bot.ledger import DeploymentState, Ledger, LedgerError, LedgerLocation
 from services.bot.metrics import METRICS_CONTENT_TYPE, BotMetrics
 from services.common.cors import cors_headers
 from services.common.http_server import BackgroundHTTPServer, JsonRequestHandler, bind_handler
@@ -49,7 +49,7 @@ class StatusServer(BackgroundHTTPServer):
 
     def __init__(
         self,
-        ledger_path: str | Path,
+        ledger_location: str | Path | LedgerLocation,
         metrics: BotMetrics,
         *,
         host: str = "127.0.0.1",
@@ -58,21 +58,25 @@ class StatusServer(BackgroundHTTPServer):
         clock: Callable[[], float] = time.time,
         allowed_origins: Sequence[str] = (),
         policy: DeployPolicy | None = None,
+        replica: str | None = None,
+        lease_s: float | None = None,
     ) -> None:
         if max_poll_age_s <= 0:
             raise ValueError(f"max_poll_age_s must be > 0, got {max_poll_age_s}")
-        self.ledger_path = Path(ledger_path)
+        self.ledger_location = LedgerLocation.parse(ledger_location)
         self.metrics = metrics
         self.max_poll_age_s = max_poll_age_s
         self._clock = clock
         self.allowed_origins = tuple(allowed_origins)
         self.policy = policy or DeployPolicy()
+        self.replica = replica
+        self.lease_s = lease_s
         self._ledger: Ledger | None = None
         super().__init__(host, port)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         """Open the read-only ledger connection the handler threads share until `stop()`."""
-        self._ledger = Ledger.open_readonly(self.ledger_path)
+        self._ledger = Ledger.open_readonly(self.ledger_location)
         return bind_handler(_Handler, status=self, ledger=self._ledger)
 
     def _release(self) -> None:
@@ -89,7 +93,8 @@ class StatusServer(BackgroundHTTPServer):
 
     def health(self, ledger: Ledger) -> tuple[HTTPStatus, dict[str, Any]]:
         """200 ``ok`` or ``degraded`` (an outside service fails, not for long yet), or 503
-        ``unhealthy`` with the reason (see `services.bot.metrics` for the rule)."""
+        ``unhealthy`` with the reason (see `services.bot.metrics` for the rule). Answers while
+        the ledger's database is unreachable too (the replica is then ``paused``)."""
         now = self._clock()
         reason = self.metrics.unhealthy_reason(now, self.max_poll_age_s)
         last = self.metrics.last_successful_poll
@@ -97,9 +102,7 @@ class StatusServer(BackgroundHTTPServer):
         status = "unhealthy" if reason is not None else "degraded" if outages else "ok"
         body: dict[str, Any] = {
             "status": status,
-            "chain_id": ledger.chain_id,
-            "dao_address": ledger.dao_address,
-            "checkpoint_block": ledger.checkpoint(),
+            **self._ledger_facts(ledger),
             "head_block": self.metrics.head,
             "confirmed_block": self.metrics.confirmed,
             "last_successful_poll": last,
@@ -114,10 +117,40 @@ class StatusServer(BackgroundHTTPServer):
         body["reason"] = reason
         return HTTPStatus.SERVICE_UNAVAILABLE, body
 
+    def _ledger_facts(self, ledger: Ledger) -> dict[str, Any]:
+        """What the ledger says: binding, checkpoint, and this replica's role and claims."""
+        replica: dict[str, Any] = {
+            "id": self.replica,
+            **self.metrics.role(),
+            "lease_s": self.lease_s,
+            "claims_held": None,
+        }
+        facts: dict[str, Any] = {
+            "chain_id": None,
+            "dao_address": None,
+            "checkpoint_block": None,
+            "replica": replica,
+        }
+        try:
+            facts.update(
+                chain_id=ledger.chain_id,
+                dao_address=ledger.dao_address,
+                checkpoint_block=ledger.checkpoint(),
+            )
+            if self.replica is not None:
+                replica["claims_held"] = ledger.claims_held(self.replica)
+        except LedgerError as error:
+            facts["ledger_error"] = str(error)
+        return facts
+
     def metrics_text(self, ledger: Ledger) -> bytes:
-        """Refresh the ledger-derived gauges, then render; the ledger is the source of truth."""
-        self.metrics.set_deployment_counts(ledger.counts_by_state())
-        checkpoint = ledger.checkpoint()
+        """Refresh the ledger-derived gauges, then render; the ledger is the source of truth
+        (while its database is unreachable, the last values are served)."""
+        try:
+            self.metrics.set_deployment_counts(ledger.counts_by_state())
+            checkpoint = ledger.checkpoint()
+        except LedgerError:
+            return self.metrics.render()
         if checkpoint is not None:
             self.metrics.set_checkpoint(checkpoint)
         return self.metrics.render()

@@ -15,6 +15,14 @@ found, although the checkpoint had passed its block.
 Outages of either outside service end the poll; the next poll retries (each outage is logged once
 and shown by `/healthz`). Fatal errors (`FatalBotError`: refused credentials, a wrong endpoint)
 stop the bot. A stop request ends every wait at once.
+
+Between polls, when it is time, live instances are compared with what the DAO voted
+(`services.bot.drift`).
+
+Replicas (`services.bot.leadership`): only the leader does step 2 and the drift check; every
+replica does step 3 on the rows it claims. A replica that loses the ledger's database pauses: each
+poll fails at its first ledger call, before anything else is done, and is retried until the
+database answers again; nothing is lost, since every step starts from what the ledger holds.
 """
 
 from __future__ import annotations
@@ -29,7 +37,8 @@ import requests
 
 from services.bot.deployer import Deployer
 from services.bot.drift import DriftWatch
-from services.bot.ledger import Ledger, NewEvent
+from services.bot.leadership import Leadership, SoleLeader
+from services.bot.ledger import Ledger, LedgerUnavailableError, NewEvent
 from services.bot.metrics import BotMetrics
 from services.chain.etherscan import (
     EtherscanDailyLimitReached,
@@ -75,6 +84,7 @@ class Watcher:
         metrics: BotMetrics,
         options: WatchOptions,
         stop: threading.Event,
+        leadership: Leadership | None = None,
         drift: DriftWatch | None = None,
     ) -> None:
         self._source = source
@@ -84,6 +94,7 @@ class Watcher:
         self._metrics = metrics
         self._options = options
         self._stop = stop
+        self._leadership = leadership or SoleLeader(metrics)
 
     def run(self) -> int:
         """Poll until stopped; the exit code: 0, or 1 if a `--once` run could not finish."""
@@ -103,15 +114,19 @@ class Watcher:
                 logger.warning("Etherscan daily limit reached; next poll in %.0f s", wait)
             except _TRANSIENT as error:
                 logger.debug("poll failed, retrying in %.1f s: %s", wait, _one_line(error))
-            self._check_drift()
+            try:
+                self._check_drift()
+            except LedgerUnavailableError as error:
+                logger.debug("drift check interrupted: %s", _one_line(error))
             self._stop.wait(wait)
         logger.info("stopped")
         return 0
 
     def _check_drift(self) -> None:
         """Compare live instances with their voted state when it is time (never blocks polls for
-        long: an outage of the target ends the pass, which the next interval repeats)."""
-        if self._drift is None or not self._drift.due():
+        long: an outage of the target ends the pass, which the next interval repeats). Only the
+        leader checks, so replicas neither compare twice nor notify a drift twice."""
+        if self._drift is None or not self._leadership.leading or not self._drift.due():
             return
         try:
             self._drift.check()
@@ -141,7 +156,8 @@ class Watcher:
         """One poll: record confirmed events, then advance deployments. Returns whether the
         deploy target was reachable for every row that needed it."""
         try:
-            self._record_confirmed_events()
+            if self._leadership.lead():
+                self._record_confirmed_events()
             reached = self._deployer.advance(self._stop.is_set)
         except EtherscanFatalError as error:
             self._metrics.record_api_error("etherscan", "fatal")
@@ -153,6 +169,7 @@ class Watcher:
             self._metrics.record_poll(success=False)
             self._count_error(error)
             raise
+        self._metrics.service_ok("ledger")
         self._metrics.record_poll(success=True)
         return reached
 
@@ -187,6 +204,8 @@ class Watcher:
                     )
                 if self._stop.is_set():
                     raise StopRequested
+        except LedgerUnavailableError:
+            raise
         except _TRANSIENT as error:
             self._metrics.service_failed(self._source.name, _one_line(error))
             raise
@@ -213,6 +232,8 @@ class Watcher:
         # Etherscan calls are counted per attempt by the client's hook (see services.bot.assembly).
         if isinstance(error, LogSourceUnavailable):
             self._metrics.record_api_error("rpc", "unavailable")
+        elif isinstance(error, LedgerUnavailableError):
+            self._metrics.service_failed("ledger", _one_line(error))  # pauses this replica
 
 
 def _new_event(event: DeployEventRecord) -> NewEvent:
@@ -264,6 +285,7 @@ def _one_line(error: BaseException) -> str:
 
 # Failures after which the next poll may succeed.
 _TRANSIENT: tuple[type[BaseException], ...] = (
+    LedgerUnavailableError,
     EtherscanError,
     LogSourceUnavailable,
     requests.RequestException,

@@ -9,6 +9,7 @@ import pytest
 
 from bench.backfill import SPHERON_EXCLUDED, measure_backfill
 from bench.gas import OPERATIONS, measure_gas
+from bench.ha import measure_failover, measure_ledger_throughput
 from bench.latency import measure_latency, percentile
 from bench.machine import cpu_model, machine_info
 from bench.peer_oz import OPERATIONS as PEER_OPERATIONS
@@ -89,6 +90,17 @@ def test_webapp_reports_render_time_round_trips_and_bundle_size():
     assert figures["webapp.rpc_calls_3"] >= figures["webapp.rpc_requests_3"]
     for key in ("webapp.first_render_3_ms", "webapp.bundle_gzip_kib", "webapp.bundle_kib"):
         assert _is_number(figures[key]) and figures[key] > 0, key
+
+
+def test_ha_reports_failover_and_ledger_throughput_on_both_backends(postgres_server):
+    figures = measure_failover(postgres_server, trials=1, poll_interval_s=0.2, lease_s=2)
+    assert figures["ha.failover_trials"] == 1
+    assert (figures["ha.lease_s"], figures["ha.poll_interval_s"]) == (2, 0.2)
+    assert 0 < figures["ha.failover_s_median"] <= figures["ha.failover_s_max"]
+    figures = measure_ledger_throughput(postgres_server, rows=20)
+    for backend in ("sqlite", "postgresql"):
+        for figure in ("record_events_per_s", "lifecycles_per_s"):
+            assert figures[f"ha.ledger.{backend}.{figure}"] > 0
 
 
 def test_percentile_interpolates_between_ranks():

@@ -5,12 +5,15 @@ namesakes, closed instances and rows that break."""
 from __future__ import annotations
 
 import json
+import sqlite3
+import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from services.bot.deployer import Deployer, DeployerOptions, deployment_name
+from services.bot.deployer import SOLE_REPLICA, Deployer, DeployerOptions, deployment_name
 from services.bot.ledger import DeploymentState
 from services.bot.metrics import BotMetrics
 from services.spec.model import MAX_SPEC_BYTES, canonical_json, parse_spec
@@ -18,6 +21,7 @@ from services.spec.policy import DeployPolicy
 from services.targets.base import TargetAuthError
 from services.targets.spheron import SpheronTarget, build_create_body
 from testbed.emulators.spheron import CREATE_PATH, FaultPlan
+from testbed.waiting import wait_until
 from tests.bot.conftest import CHAIN_ID, DAO
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -42,6 +46,8 @@ def make_deployer(ledger, emulator, spheron_client_factory, clock):
         margin=5.0,
         metrics=None,
         client_timeout=2,
+        replica=SOLE_REPLICA,
+        lease=30.0,
     ):
         if target == "default":
             target = SpheronTarget(spheron_client_factory(emulator, timeout_s=client_timeout))
@@ -51,6 +57,8 @@ def make_deployer(ledger, emulator, spheron_client_factory, clock):
             dry_run=dry_run,
             deploy_timeout_s=timeout,
             inflight_margin_s=margin,
+            replica_id=replica,
+            lease_s=lease,
         )
         return Deployer(
             ledger,
@@ -361,10 +369,11 @@ def test_an_instance_closed_on_spheron_is_never_recreated_silently(
     SpheronTarget(spheron_client_factory(emulator)).close(row.instance_id)
     # The ledger is lost (or restored from an old copy): the row is seen again as new.
     record(19, spec_text())
-    ledger._conn.execute(
-        "UPDATE deployments SET deployment_name = ? WHERE proposal_id = '19'",
-        (row.deployment_name,),
-    )
+    with closing(sqlite3.connect(ledger.path)) as raw, raw:
+        raw.execute(
+            "UPDATE deployments SET deployment_name = ? WHERE proposal_id = '19'",
+            (row.deployment_name,),
+        )
     ledger.mark_creating(19, row.deployment_name, in_flight_until=clock.now - 1)
     deployer.advance()
     failed = ledger.get(19)
@@ -522,3 +531,51 @@ def test_an_unexpected_error_on_one_row_is_recorded_and_the_others_go_on(
     assert ledger.get(30).state is S.FAILED
     assert ledger.get(30).reason == "unexpected KeyError: 'a policy bug'"
     assert ledger.get(31).state is S.CREATED
+
+
+# -- replicas: claims -----------------------------------------------------------------------------
+
+
+def test_a_row_another_replica_holds_is_left_alone_until_its_claim_expires(
+    ledger, record, emulator, make_deployer
+):
+    record(1, spec_text())
+    ledger.claim(1, "replica-b", lease_s=0.3)
+    metrics = BotMetrics()
+    deployer = make_deployer(replica="replica-a", metrics=metrics)
+    deployer.advance()
+    assert ledger.get(1).state is S.RECORDED and creates(emulator) == []
+    time.sleep(0.4)  # replica-b died: its lease runs out
+    deployer.advance()
+    row = ledger.get(1)
+    assert row.state is S.CREATED and row.claimed_by == "replica-a"
+    assert len(creates(emulator)) == 1
+    assert metric(metrics, "claims_total") == 1 and metric(metrics, "takeovers_total") == 1
+
+
+def test_a_replica_that_lost_its_claim_during_the_lookup_sends_no_create(
+    ledger, record, emulator, make_deployer
+):
+    """The lookup is slow; meanwhile the claim expires and another replica takes the row. The
+    commit of CREATING, which checks the claim, stops the first replica before it sends."""
+    record(1, spec_text())
+    deployer = make_deployer(replica="replica-a", lease=0.2)
+    ledger.claim(1, "replica-a", lease_s=0.2)  # replica-a holds the row first
+    # The lookup lists the organisation's clusters: slower than the lease.
+    emulator.set_faults(FaultPlan(delay_s=0.6, delay_next=1, path="/v1/organization/"))
+
+    def steal_when_expired() -> None:
+        wait_until(
+            lambda: ledger.claim(1, "replica-b", lease_s=30),
+            timeout_s=5,
+            what="the claim to expire",
+            interval_s=0.05,
+        )
+
+    thief = threading.Thread(target=steal_when_expired)
+    thief.start()
+    deployer.advance()
+    thief.join()
+    row = ledger.get(1)
+    assert row.state is S.RECORDED and row.claimed_by == "replica-b"
+    assert creates(emulator) == []

@@ -1,4 +1,8 @@
-"""The deploy bot's ledger: schema, binding, state machine, batches and crash safety."""
+"""The deploy bot's ledger: schema, binding, state machine, batches and crash safety.
+
+Every test that takes the `ledger` or `ledger_location` fixture runs twice: on a SQLite file and
+on a PostgreSQL database (a real server, `tests/fixtures/postgres.py`). Tests of what only SQLite
+has (WAL, pragmas, files written by earlier releases) take `ledger_path`."""
 
 from __future__ import annotations
 
@@ -17,9 +21,11 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from services.bot.ledger import (
     SCHEMA_VERSION,
+    ClaimLostError,
     DeploymentState,
     InvalidTransitionError,
     Ledger,
@@ -29,7 +35,9 @@ from services.bot.ledger import (
     NewEvent,
     UnknownProposalError,
     default_ledger_path,
+    read_rows,
 )
+from services.bot.ledger_schema import MIGRATIONS
 
 CHAIN_ID = 31337
 DAO = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
@@ -67,9 +75,27 @@ def ledger_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def ledger(ledger_path: Path) -> Iterator[Ledger]:
-    with Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO) as opened:
+def ledger(ledger_location: str | Path) -> Iterator[Ledger]:
+    with Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO) as opened:
         yield opened
+
+
+def raw_engine(location: str | Path) -> sa.Engine:
+    """A plain connection to the ledger's database, behind the ledger's back."""
+    if isinstance(location, Path):
+        return sa.create_engine(f"sqlite:///{location}")
+    return sa.create_engine(sa.make_url(location).set(drivername="postgresql+psycopg"))
+
+
+def store_schema_version(location: str | Path, version: int) -> None:
+    """Write the schema version where each backend keeps it."""
+    engine = raw_engine(location)
+    with engine.begin() as raw:
+        if isinstance(location, Path):
+            raw.exec_driver_sql(f"PRAGMA user_version = {version}")
+        else:
+            raw.exec_driver_sql(f"UPDATE schema_version SET version = {version}")
+    engine.dispose()
 
 
 @pytest.fixture
@@ -108,26 +134,33 @@ def row_in_state(ledger: Ledger) -> Callable[[DeploymentState, int], int]:
 # -- schema, binding, paths -----------------------------------------------------------------------
 
 
-def test_new_ledger_is_wal_with_full_sync_and_current_schema(
-    ledger: Ledger, ledger_path: Path
-) -> None:
-    pragmas = ledger.pragmas()
+def test_new_ledger_is_wal_with_full_sync_and_current_schema(ledger_path: Path) -> None:
+    with Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO) as ledger:
+        pragmas = ledger.pragmas()
     assert pragmas["journal_mode"] == "wal"
     assert pragmas["synchronous"] == 1  # NORMAL: durable against kill -9 in WAL mode
     assert pragmas["foreign_keys"] == 1
     assert pragmas["busy_timeout"] > 0
     assert pragmas["user_version"] == SCHEMA_VERSION
-    with closing(sqlite3.connect(ledger_path, isolation_level=None)) as raw:
-        tables = {name for (name,) in raw.execute("SELECT name FROM sqlite_master")}
-        columns = {row[1] for row in raw.execute("PRAGMA table_info(deployments)")}
-    assert {"meta", "deployments"} <= tables
+
+
+def test_new_ledger_has_the_current_schema_and_binding(
+    ledger: Ledger, ledger_location: str | Path
+) -> None:
+    assert ledger.schema_version == SCHEMA_VERSION
+    engine = raw_engine(ledger_location)
+    with engine.connect() as raw:
+        schema = sa.inspect(raw)
+        tables = set(schema.get_table_names())
+        columns = {column["name"] for column in schema.get_columns("deployments")}
+    engine.dispose()
     assert {"meta", "deployments", "history"} <= tables
     assert columns == {
         "proposal_id", "block_number", "tx_hash", "log_index", "sender", "spec_json",
         "spec_hash", "deployment_name", "state", "reason", "instance_id", "deployment_id",
         "deployment_status", "urls", "attempts", "first_seen_at", "updated_at",
         "in_flight_until", "created_at", "kind", "target_id", "voted_spec_json", "closed_by",
-        "drift", "deployments_before",
+        "drift", "deployments_before", "claimed_by", "claim_until",
     }  # fmt: skip
     assert ledger.chain_id == CHAIN_ID
     assert ledger.dao_address == DAO.lower()
@@ -135,50 +168,81 @@ def test_new_ledger_is_wal_with_full_sync_and_current_schema(
 
 
 def test_database_refuses_duplicate_log_position_and_unknown_state(
-    ledger: Ledger, ledger_path: Path
+    ledger: Ledger, ledger_location: str | Path
 ) -> None:
     ledger.record_batch([make_event(1)], 101)
-    with closing(sqlite3.connect(ledger_path, isolation_level=None)) as raw:
-        with pytest.raises(sqlite3.IntegrityError):
-            raw.execute("UPDATE deployments SET state = 'BOGUS'")
+    engine = raw_engine(ledger_location)
+    with engine.connect() as raw:
+        with pytest.raises(sa.exc.IntegrityError):
+            raw.exec_driver_sql("UPDATE deployments SET state = 'BOGUS'")
+        raw.rollback()
         tx = make_event(1).tx_hash
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(sa.exc.IntegrityError):
             raw.execute(
-                "INSERT INTO deployments (proposal_id, block_number, tx_hash, log_index, sender, "
-                "spec_json, spec_hash, state, first_seen_at, updated_at) "
-                "VALUES ('2', 1, ?, 0, 'x', '{}', 'aa', 'RECORDED', 't', 't')",
-                (tx,),
+                sa.text(
+                    "INSERT INTO deployments (proposal_id, block_number, tx_hash, log_index, "
+                    "sender, spec_json, spec_hash, state, first_seen_at, updated_at) "
+                    "VALUES ('2', 1, :tx, 0, 'x', '{}', 'aa', 'RECORDED', 't', 't')"
+                ),
+                {"tx": tx},
             )
+    engine.dispose()
 
 
-def test_reopening_keeps_rows_and_binding(ledger_path: Path) -> None:
-    with Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO) as first:
+def test_reopening_keeps_rows_and_binding(ledger_location: str | Path) -> None:
+    with Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO) as first:
         first.record_batch([make_event(1)], 101)
         first.mark_creating(1, "dao-1", in_flight_until=SENT + 90)
     with Ledger(
-        ledger_path, chain_id=CHAIN_ID, dao_address=DAO.upper().replace("0X", "0x")
+        ledger_location, chain_id=CHAIN_ID, dao_address=DAO.upper().replace("0X", "0x")
     ) as again:
         row = again.get(1)
         assert row is not None and row.state is S.CREATING and row.attempts == 1
         assert row.in_flight_until == SENT + 90
         assert again.checkpoint() == 101
-        assert again.pragmas()["user_version"] == SCHEMA_VERSION
+        assert again.schema_version == SCHEMA_VERSION
 
 
-def test_newer_schema_is_refused(ledger_path: Path) -> None:
-    Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO).close()
-    with closing(sqlite3.connect(ledger_path, isolation_level=None)) as raw:
-        raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+def test_newer_schema_is_refused(ledger_location: str | Path) -> None:
+    Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO).close()
+    store_schema_version(ledger_location, SCHEMA_VERSION + 1)
     with pytest.raises(LedgerSchemaError, match="newer"):
-        Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO)
+        Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO)
     with pytest.raises(LedgerSchemaError, match="upgrade"):
-        Ledger.open_readonly(ledger_path)
+        Ledger.open_readonly(ledger_location)
 
 
-def test_read_only_open_refuses_an_unmigrated_ledger(ledger_path: Path) -> None:
-    sqlite3.connect(ledger_path).close()  # an empty database at schema version 0
-    with pytest.raises(LedgerSchemaError, match="run the bot once"):
-        Ledger.open_readonly(ledger_path)
+def test_read_only_open_refuses_an_unmigrated_ledger(ledger_location: str | Path) -> None:
+    raw_engine(ledger_location).connect().close()  # an empty database at schema version 0
+    with pytest.raises(LedgerSchemaError, match="run the bot once") as refused:
+        Ledger.open_readonly(ledger_location)
+    assert refused.value.version == 0
+    assert read_rows(ledger_location) == []
+
+
+def test_replicas_opening_a_new_database_together_migrate_it_once(
+    ledger_location: str | Path,
+) -> None:
+    opened: list[Ledger] = []
+    errors: list[BaseException] = []
+
+    def open_one() -> None:
+        try:
+            opened.append(Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert {ledger.schema_version for ledger in opened} == {SCHEMA_VERSION}
+    opened[0].record_batch([make_event(1)], 101)
+    assert all(ledger.get(1) is not None for ledger in opened)
+    for ledger in opened:
+        ledger.close()
 
 
 VERSION_1_SCHEMA = (
@@ -222,17 +286,50 @@ def test_a_version_1_ledger_is_migrated_in_place_keeping_every_row(ledger_path: 
     before = time.time()
     with Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO) as migrated:
         after = time.time()
-        assert migrated.pragmas()["user_version"] == SCHEMA_VERSION == 3
+        assert migrated.schema_version == SCHEMA_VERSION == 4
         assert migrated.checkpoint() == 120
         creating, created, deployed = (migrated.get(pid) for pid in (1, 2, 3))
         assert creating.state is S.CREATING and creating.attempts == 1
         assert before + 89 <= creating.in_flight_until <= after + 91
         assert created.state is S.CREATED and before - 1 <= created.created_at <= after + 1
         assert deployed.state is S.DEPLOYED and deployed.created_at is None
+        assert {row.claimed_by for row in (creating, created, deployed)} == {None}
         assert [h.state for h in migrated.history(2)] == [S.CREATED]
         assert deployed.voted_spec_json == deployed.spec_json  # its instance runs its spec
         assert (deployed.kind, created.voted_spec_json) == ("deploy", None)
         assert migrated.record_batch([make_event(4)], 130) == [4]
+
+
+def test_a_version_1_database_is_migrated_on_either_backend(
+    ledger_location: str | Path,
+) -> None:
+    """The same steps build version 1 and upgrade it, on SQLite and PostgreSQL alike."""
+    engine = raw_engine(ledger_location)
+    with engine.begin() as raw:
+        MIGRATIONS[0](raw)
+        if not isinstance(ledger_location, Path):
+            raw.exec_driver_sql("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+            raw.exec_driver_sql("INSERT INTO schema_version VALUES (0)")
+        raw.exec_driver_sql(
+            "INSERT INTO meta VALUES ('chain_id', '31337'), "
+            f"('dao_address', '{DAO.lower()}'), ('checkpoint_block', '120')"
+        )
+        raw.exec_driver_sql(
+            "INSERT INTO deployments (proposal_id, block_number, tx_hash, log_index, sender, "
+            "spec_json, spec_hash, deployment_name, state, attempts, first_seen_at, updated_at) "
+            f"VALUES ('1', 101, '0x{1:064x}', 0, '{MEMBER.lower()}', '{{}}', '0xab', 'dao-1', "
+            "'CREATING', 1, '2026-01-01', '2026-01-02')"
+        )
+    engine.dispose()
+    store_schema_version(ledger_location, 1)
+    before = time.time()
+    with Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO) as migrated:
+        assert migrated.schema_version == SCHEMA_VERSION
+        assert migrated.checkpoint() == 120
+        row = migrated.get(1)
+        assert row is not None and row.state is S.CREATING and row.attempts == 1
+        assert before + 85 <= row.in_flight_until <= time.time() + 95
+        assert [entry.state for entry in migrated.history(1)] == [S.CREATING]
 
 
 @pytest.mark.parametrize(
@@ -241,15 +338,15 @@ def test_a_version_1_ledger_is_migrated_in_place_keeping_every_row(ledger_path: 
     ids=["other-chain", "other-dao"],
 )
 def test_opening_with_another_chain_or_dao_raises_mismatch(
-    ledger_path: Path, chain_id: int, dao: str
+    ledger_location: str | Path, chain_id: int, dao: str
 ) -> None:
-    with Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO) as ledger:
+    with Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO) as ledger:
         ledger.record_batch([make_event(1)], 101)
     with pytest.raises(LedgerMismatchError, match=f"chain {CHAIN_ID}"):
-        Ledger(ledger_path, chain_id=chain_id, dao_address=dao)
+        Ledger(ledger_location, chain_id=chain_id, dao_address=dao)
     with pytest.raises(LedgerMismatchError):
-        Ledger.open_readonly(ledger_path, chain_id=chain_id, dao_address=dao)
-    with Ledger.open_readonly(ledger_path, chain_id=CHAIN_ID, dao_address=DAO) as reader:
+        Ledger.open_readonly(ledger_location, chain_id=chain_id, dao_address=dao)
+    with Ledger.open_readonly(ledger_location, chain_id=CHAIN_ID, dao_address=DAO) as reader:
         assert reader.get(1) is not None
 
 
@@ -600,10 +697,10 @@ def test_writes_from_many_threads_all_land(ledger: Ledger) -> None:
 
 
 def test_read_only_ledger_sees_writer_commits_but_cannot_write(
-    ledger: Ledger, ledger_path: Path
+    ledger: Ledger, ledger_location: str | Path
 ) -> None:
     ledger.record_batch([make_event(1)], 101)
-    with Ledger.open_readonly(ledger_path) as reader:
+    with Ledger.open_readonly(ledger_location) as reader:
         assert reader.get(1) is not None
         ledger.record_batch([make_event(2)], 102)  # writer keeps working while a reader is open
         assert reader.checkpoint() == 102 and reader.get(2) is not None
@@ -618,12 +715,12 @@ def test_read_only_ledger_sees_writer_commits_but_cannot_write(
         for write in writes:
             with pytest.raises(LedgerReadOnlyError, match="read-only"):
                 write()
-    uri = f"{ledger_path.resolve().as_uri()}?mode=ro"
-    with (
-        closing(sqlite3.connect(uri, uri=True)) as raw,
-        pytest.raises(sqlite3.OperationalError, match="readonly"),
-    ):
-        raw.execute("DELETE FROM deployments")
+        # The database itself refuses writes on the reader's connection, too.
+        with (
+            reader._engine.begin() as raw,
+            pytest.raises(sa.exc.DBAPIError, match=r"read-?only"),
+        ):
+            raw.exec_driver_sql("DELETE FROM history")
     row = ledger.get(1)
     assert row is not None and row.state is S.RECORDED
     assert ledger.get(3) is None and ledger.checkpoint() == 102
@@ -670,10 +767,10 @@ else:
 """
 
 
-def run_writer_until(path: Path, mode: str, ready: Callable[[str], bool]) -> None:
+def run_writer_until(location: str | Path, mode: str, ready: Callable[[str], bool]) -> None:
     """Start the writer process, wait until it prints a line ``ready`` accepts, then SIGKILL it."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", CRASH_WRITER, str(path), mode],
+        [sys.executable, "-c", CRASH_WRITER, str(location), mode],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -693,12 +790,13 @@ def run_writer_until(path: Path, mode: str, ready: Callable[[str], bool]) -> Non
     assert proc.returncode == -signal.SIGKILL
 
 
-def test_sigkill_inside_a_batch_keeps_none_of_it(ledger_path: Path) -> None:
-    run_writer_until(ledger_path, "mid-transaction", lambda line: line == "inside")
-    wal = ledger_path.with_name(ledger_path.name + "-wal")
-    assert wal.stat().st_size > 1_000_000  # uncommitted pages really reached the disk
-    with Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO) as reopened:
-        ids = [row.proposal_id for row in reopened.rows()]
+def test_sigkill_inside_a_batch_keeps_none_of_it(ledger_location: str | Path) -> None:
+    run_writer_until(ledger_location, "mid-transaction", lambda line: line == "inside")
+    if isinstance(ledger_location, Path):
+        wal = ledger_location.with_name(ledger_location.name + "-wal")
+        assert wal.stat().st_size > 1_000_000  # uncommitted pages really reached the disk
+    with Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO) as reopened:
+        ids = sorted(row.proposal_id for row in reopened.rows())  # one block holds ten
         assert ids == list(range(50))
         assert reopened.checkpoint() == 100
         assert reopened.record_batch([make_event(1000)], 200) == [1000]
@@ -706,10 +804,10 @@ def test_sigkill_inside_a_batch_keeps_none_of_it(ledger_path: Path) -> None:
 
 @pytest.mark.parametrize("committed_batches", [3, 17, 40])
 def test_sigkill_at_any_moment_leaves_checkpoint_and_rows_consistent(
-    ledger_path: Path, committed_batches: int
+    ledger_location: str | Path, committed_batches: int
 ) -> None:
-    run_writer_until(ledger_path, "loop", lambda line: int(line) >= committed_batches)
-    with Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO) as reopened:
+    run_writer_until(ledger_location, "loop", lambda line: int(line) >= committed_batches)
+    with Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO) as reopened:
         checkpoint = reopened.checkpoint()
         assert checkpoint is not None and checkpoint >= committed_batches
         ids = {row.proposal_id for row in reopened.rows()}
@@ -776,10 +874,10 @@ def test_drift_is_recorded_once_per_change_and_notified(
 
 
 def test_every_change_worth_telling_is_in_the_outbox_in_its_own_transaction(
-    ledger_path: Path,
+    ledger_location: str | Path,
 ) -> None:
     with Ledger(
-        ledger_path, chain_id=CHAIN_ID, dao_address=DAO, notify_sinks=["slack-1", "json-2"]
+        ledger_location, chain_id=CHAIN_ID, dao_address=DAO, notify_sinks=["slack-1", "json-2"]
     ) as ledger:
         ledger.record_batch([make_event(1), make_event(2)], 102)
         ledger.mark_rejected(2, "refused by policy")
@@ -801,7 +899,9 @@ def test_every_change_worth_telling_is_in_the_outbox_in_its_own_transaction(
         ]
         assert len(ledger.pending_notifications("json-2", limit=10)) == 4
         assert ledger.pending_notifications("unknown", limit=10) == []
-    with Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO, notify_sinks=["slack-1"]) as again:
+    with Ledger(
+        ledger_location, chain_id=CHAIN_ID, dao_address=DAO, notify_sinks=["slack-1"]
+    ) as again:
         assert len(again.pending_notifications("slack-1", limit=10)) == 3  # survives a restart
 
 
@@ -851,3 +951,64 @@ def test_an_events_kind_and_target_come_from_its_json(
     assert (event.kind, event.target_id) == (kind, target)
     ledger.record_batch([event], 101)
     assert (ledger.get(1).kind, ledger.get(1).target_id) == (kind, target)
+
+
+# -- claims: several replicas on one ledger -------------------------------------------------------
+
+
+def test_a_claim_is_exclusive_until_it_expires_on_the_database_clock(ledger: Ledger) -> None:
+    ledger.record_batch([make_event(1)], 101)
+    first = ledger.claim(1, "replica-a", lease_s=30)
+    assert first is not None and first.taken_from is None and not first.renewed
+    assert first.row.claimed_by == "replica-a"
+    assert 25 < first.row.claim_until - ledger.now() <= 30
+    assert ledger.claim(1, "replica-b", lease_s=30) is None
+    again = ledger.claim(1, "replica-a", lease_s=30)
+    assert again is not None and again.renewed and again.taken_from is None
+    assert ledger.claims_held("replica-a") == 1 and ledger.claims_held("replica-b") == 0
+    ledger.claim(1, "replica-a", lease_s=0.2)
+    time.sleep(0.3)  # the lease runs out: replica-a stopped renewing it
+    taken = ledger.claim(1, "replica-b", lease_s=30)
+    assert taken is not None and taken.taken_from == "replica-a"
+    assert ledger.claims_held("replica-a") == 0
+
+
+def test_a_replica_whose_claim_was_taken_over_cannot_send_a_create(ledger: Ledger) -> None:
+    ledger.record_batch([make_event(1)], 101)
+    ledger.claim(1, "replica-a", lease_s=0.1)
+    time.sleep(0.2)
+    ledger.claim(1, "replica-b", lease_s=30)
+    with pytest.raises(ClaimLostError, match="claimed by replica-b"):
+        ledger.mark_creating(1, "dao-1", in_flight_until=SENT, claimed_by="replica-a")
+    row = ledger.get(1)
+    assert row is not None and row.state is S.RECORDED and row.attempts == 0
+    created = ledger.mark_creating(1, "dao-1", in_flight_until=SENT, claimed_by="replica-b")
+    assert created.state is S.CREATING
+
+
+def test_finished_rows_are_never_claimed_and_released_claims_are_free(ledger: Ledger) -> None:
+    ledger.record_batch([make_event(1), make_event(2)], 102)
+    ledger.mark_rejected(1, "invalid spec")
+    assert ledger.claim(1, "replica-a", lease_s=30) is None
+    ledger.claim(2, "replica-a", lease_s=30)
+    assert ledger.release_claims("replica-a") == 1
+    free = ledger.claim(2, "replica-b", lease_s=30)
+    assert free is not None and free.taken_from is None  # released, not taken over
+
+
+def test_replicas_racing_for_rows_claim_each_exactly_once(ledger_location: str | Path) -> None:
+    with Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO) as setup:
+        setup.record_batch([make_event(pid) for pid in range(1, 41)], 200)
+    won: dict[str, list[int]] = {}
+
+    def replica(name: str) -> None:
+        with Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO) as own:
+            won[name] = [pid for pid in range(1, 41) if own.claim(pid, name, lease_s=60)]
+
+    threads = [threading.Thread(target=replica, args=(f"r{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    claimed = sorted(pid for pids in won.values() for pid in pids)
+    assert claimed == list(range(1, 41))

@@ -199,3 +199,24 @@ def test_no_secret_reaches_a_sink_even_inside_a_servers_answer(tmp_path, receive
     posted = json.dumps([receiver.received("ops"), receiver.received("chat")])
     assert secret not in posted
     assert "POSTGRES_PASSWORD=***" in receiver.received("ops")[1]["reason"]
+
+
+def test_a_replica_that_does_not_lead_delivers_nothing_until_it_leads(tmp_path, receiver, sinks):
+    """Of several replicas only the leader delivers, so a sink gets one message, not one per
+    replica; a replica that becomes leader delivers what is pending."""
+    leading = threading.Event()
+    stop = threading.Event()
+    with open_ledger(tmp_path, sinks[:1]) as ledger:
+        deploy(ledger, 1)
+        delivery = OutboxDelivery(
+            ledger, sinks[:1], BotMetrics(), SOURCE, stop=stop, active=leading.is_set
+        ).start()
+        try:
+            time.sleep(1.5)  # more than a round
+            assert receiver.received("ops") == []
+            leading.set()
+            wait_until(lambda: len(receiver.received("ops")) == 2, timeout_s=10, what="delivery")
+        finally:
+            stop.set()
+            delivery.join()
+    assert [body["event"] for body in receiver.received("ops")] == ["executed", "deployed"]

@@ -111,3 +111,31 @@ def test_redaction_covers_the_bot_s_secrets_and_secret_looking_variables(clean_e
     secrets = load_settings().redaction_secrets(environ)
     assert {"tok-abcdef", "infura-123", "xsecret"} <= set(secrets)
     assert "/h" not in secrets
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("mysql://bot@db:3306/ledger", "unsupported ledger URL scheme 'mysql'"),
+        ("postgresql://bot:pw-Zk31@db:notaport/ledger", "not a valid PostgreSQL URL"),
+        ("postgresql://bot@db:5432", "names no database"),
+    ],
+)
+def test_a_malformed_ledger_url_is_one_clear_error_without_its_password(
+    clean_environment, value, problem
+):
+    clean_environment.setenv("DEPLOYBOT_DB", value)
+    with pytest.raises(SettingsError, match="DEPLOYBOT_DB") as refused:
+        load_settings()
+    assert problem in str(refused.value)
+    assert "pw-Zk31" not in str(refused.value)
+    assert "\n" not in str(refused.value)
+
+
+def test_a_ledger_url_selects_postgresql_and_its_password_is_redacted(clean_environment):
+    clean_environment.setenv("DEPLOYBOT_DB", "postgresql://bot:pw-Zk31@db.example:5432/ledger")
+    settings = load_settings()
+    assert settings.deploybot_db == "postgresql://bot:pw-Zk31@db.example:5432/ledger"
+    assert "pw-Zk31" in settings.redaction_secrets({})
+    clean_environment.setenv("DEPLOYBOT_DB", "/var/lib/bot/ledger.sqlite3")
+    assert load_settings().redaction_secrets({}) == []

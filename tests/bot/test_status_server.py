@@ -378,3 +378,41 @@ def test_health_rule() -> None:
     assert not metrics.healthy(START + 110.5, 10)
     with pytest.raises(ValueError, match="max_poll_age_s"):
         metrics.healthy(START, 0)
+
+
+# -- replicas -------------------------------------------------------------------------------------
+
+
+def test_health_and_metrics_report_the_replica_s_role_lease_claims_and_takeovers(
+    ledger: Ledger, metrics: BotMetrics, clock: ManualClock
+) -> None:
+    ledger.claim(3, "host-1-42-abc", lease_s=30)
+    metrics.record_poll(success=True, at=clock())
+    with StatusServer(
+        ledger.path,
+        metrics,
+        max_poll_age_s=MAX_AGE,
+        clock=clock,
+        replica="host-1-42-abc",
+        lease_s=30,
+    ) as running:
+        assert get(running, "/healthz").json()["replica"] == {
+            "id": "host-1-42-abc",
+            "role": "follower",
+            "leader_since": None,
+            "lease_s": 30,
+            "claims_held": 1,
+        }
+        metrics.set_leader(True, at=START + 5)
+        metrics.record_claim(taken_over=True)
+        replica = get(running, "/healthz").json()["replica"]
+        assert (replica["role"], replica["leader_since"]) == ("leader", START + 5)
+        metrics.service_failed("ledger", "connection refused", at=clock())
+        body = get(running, "/healthz").json()
+        assert body["replica"]["role"] == "paused" and body["status"] == "degraded"
+        assert body["outages"]["ledger"]["last_error"] == "connection refused"
+        values = samples(get(running, "/metrics").text)
+    assert values[("leader", ())] == 1
+    assert values[("leader_changes_total", (("change", "acquired"),))] == 1
+    assert values[("claims_total", ())] == 1 and values[("takeovers_total", ())] == 1
+    assert values[("service_up", (("service", "ledger"),))] == 0

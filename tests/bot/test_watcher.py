@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from services.bot.deployer import Deployer, DeployerOptions
-from services.bot.ledger import DeploymentState, Ledger
+from services.bot.leadership import AdvisoryLeadership
+from services.bot.ledger import DeploymentState, Ledger, LedgerLocation
 from services.bot.metrics import BotMetrics
 from services.bot.watcher import FatalBotError, Watcher, WatchOptions
 from services.chain.etherscan import EtherscanClient, EtherscanFatalError
@@ -335,3 +336,61 @@ def test_json_of_each_deployed_spec_is_the_on_chain_one(chain, ledger, make_watc
     make_watcher().poll()
     assert json.loads(ledger.get(4).spec_json) == json.loads(SPEC)
     assert Faults  # the stand-in's fault model is importable for the integration tests
+
+
+# -- replicas on PostgreSQL -----------------------------------------------------------------------
+
+
+def test_only_the_leader_reads_the_chain_and_a_follower_takes_over_when_it_goes(
+    chain, standin, emulator, postgres_url, spheron_client_factory
+):
+    """Two watchers on one PostgreSQL ledger with real advisory-lock leadership."""
+    location = LedgerLocation.parse(postgres_url)
+    deploy_event(chain, 1, block=90)
+    watchers = []
+    for name in ("replica-a", "replica-b"):
+        ledger = Ledger(location, chain_id=CHAIN_ID, dao_address=DAO)
+        metrics = BotMetrics()
+        client = EtherscanClient(standin.url, API_KEY, CHAIN_ID, calls_per_second=1000)
+        deployer = Deployer(
+            ledger,
+            SpheronTarget(spheron_client_factory(emulator)),
+            DeployPolicy(),
+            metrics,
+            DeployerOptions(chain_id=CHAIN_ID, dao_address=DAO, replica_id=name),
+            environ={},
+            clock=ledger.now,
+        )
+        leadership = AdvisoryLeadership(location, CHAIN_ID, DAO, metrics, lease_s=5)
+        options = WatchOptions(confirmations=2, poll_interval_s=0.05, start_block=0)
+        watcher = Watcher(
+            EtherscanLogSource(client, DAO, page_size=1000),
+            ledger,
+            deployer,
+            metrics,
+            options,
+            threading.Event(),
+            leadership,
+        )
+        watchers.append((watcher, ledger, metrics, leadership))
+    (first, ledger, first_metrics, first_lead), (second, _, second_metrics, _) = watchers
+    first.poll()
+    calls = standin.stats()["calls"]
+    second.poll()
+    assert standin.stats()["calls"] == calls  # the follower never asked Etherscan
+    assert first_metrics.role()["role"] == "leader"
+    assert second_metrics.role()["role"] == "follower"
+    assert ledger.get(1).state is DeploymentState.CREATED
+    first_lead.release()  # the leader goes
+    deploy_event(chain, 2, block=99)
+    chain.head = 101
+    second.poll()
+    assert second_metrics.role()["role"] == "leader"
+    assert ledger.get(2) is not None
+    assert (
+        second_metrics.registry.get_sample_value("leader_changes_total", {"change": "acquired"})
+        == 1
+    )
+    for _, opened, _, lead in watchers:
+        lead.release()
+        opened.close()

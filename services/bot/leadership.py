@@ -1,0 +1,116 @@
+"""Which replica reads the chain: exactly one leader polls the log source, checks drift and
+delivers notifications; every replica, leader or not, advances deployments by claiming ledger rows
+(`services.bot.deployer`).
+
+**SQLite** has one bot per ledger (the lock file, `services.bot.ledger_lock`): it is always the
+leader (`SoleLeader`).
+
+**PostgreSQL**: the leader is the replica whose session holds the advisory lock of the ledger's
+(chain id, DAO) key (`AdvisoryLeadership`); the others try to take it on every poll. Why an
+advisory lock rather than a lease row with a heartbeat:
+
+- a killed leader (``kill -9``, a crash, an OOM kill) frees the lock the moment its connection
+  closes, so another replica leads after at most one poll interval, where a lease row would make
+  every failover wait out the whole lease;
+- there is no heartbeat to write and no clock to compare: the server alone knows who holds it;
+- a leader whose host vanishes (power, network) is noticed by the server's TCP keepalives and
+  ``tcp_user_timeout``, both set on the leader's session to the lease (`DEPLOYBOT_LEASE`), so the
+  lock is freed within the lease; the vanished leader cannot reach the database either, and stops
+  acting (it pauses, see `services.bot.watcher`).
+
+Correctness never rests on there being one leader: recording events is idempotent (the ledger
+ignores what it has), so two replicas that both believed they led for a moment would only read the
+chain twice, and might deliver a notification twice (delivery is at least once anyway: each message
+carries its `event_id`). What keeps a deployment from being created twice is the row claims and the
+in-flight and name-lookup rules of `services.bot.deployer`. Leadership only spares the log source
+(Etherscan's rate limits) from reading the chain once per replica, and the sinks from one message
+per replica.
+
+A lock held through PgBouncer in transaction mode would not be a session's: connect the replicas
+to PostgreSQL directly (or through session pooling).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from services.bot.ledger_lock import AdvisoryLock, advisory_key
+from services.bot.ledger_store import LedgerLocation
+from services.bot.metrics import BotMetrics
+
+logger = logging.getLogger(__name__)
+
+
+class Leadership(Protocol):
+    def lead(self) -> bool:
+        """Become or stay the leader if possible; whether this replica leads now. May raise
+        `LedgerUnavailableError` (the replica then pauses)."""
+        ...
+
+    @property
+    def leading(self) -> bool:
+        """Whether this replica led at its last `lead` (read by other threads, never blocks)."""
+        ...
+
+    def release(self) -> None:
+        """Step down (when the replica stops)."""
+        ...
+
+
+class SoleLeader:
+    """The one bot of a SQLite ledger: it always leads."""
+
+    def __init__(self, metrics: BotMetrics) -> None:
+        metrics.set_leader(True)
+
+    def lead(self) -> bool:
+        return True
+
+    @property
+    def leading(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        return None
+
+
+class AdvisoryLeadership:
+    """Leadership through the PostgreSQL advisory lock of one (chain, DAO) (see the module
+    docstring), reported to the metrics on every change."""
+
+    def __init__(
+        self,
+        location: LedgerLocation,
+        chain_id: int,
+        dao_address: str,
+        metrics: BotMetrics,
+        *,
+        lease_s: float,
+    ) -> None:
+        self._lock = AdvisoryLock(location, advisory_key(chain_id, dao_address), lease_s=lease_s)
+        self._metrics = metrics
+        self._leading = False
+
+    def lead(self) -> bool:
+        if self._leading and self._lock.held():
+            return True
+        if self._leading:
+            self._change(False, "lost the leadership (its database session ended)")
+        if self._lock.try_acquire():
+            self._change(True, "leads: reads the chain and records events")
+        return self._leading
+
+    @property
+    def leading(self) -> bool:
+        return self._leading
+
+    def release(self) -> None:
+        self._lock.release()
+        if self._leading:
+            self._change(False, "stepped down")
+
+    def _change(self, leading: bool, what: str) -> None:
+        self._leading = leading
+        self._metrics.set_leader(leading)
+        logger.info("this replica %s", what)

@@ -1,0 +1,83 @@
+"""Leadership on PostgreSQL (a real server): one leader per (chain, DAO), taken over when its
+session ends, with the session set to be dropped within the lease if its host vanishes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from services.bot.leadership import AdvisoryLeadership
+from services.bot.ledger import LedgerLocation
+from services.bot.metrics import BotMetrics
+from testbed.postgres import PostgresServer
+
+CHAIN_ID = 11155111
+DAO = "0x" + "5d" * 20
+
+
+@pytest.fixture
+def location(postgres_server: PostgresServer) -> LedgerLocation:
+    return LedgerLocation.parse(postgres_server.create_database())
+
+
+@pytest.fixture
+def replicas(location: LedgerLocation) -> Iterator[list[tuple[AdvisoryLeadership, BotMetrics]]]:
+    made = []
+    for _ in range(2):
+        metrics = BotMetrics()
+        made.append((AdvisoryLeadership(location, CHAIN_ID, DAO, metrics, lease_s=12), metrics))
+    yield made
+    for leadership, _ in made:
+        leadership.release()
+
+
+def changes(metrics: BotMetrics, change: str) -> float:
+    return metrics.registry.get_sample_value("leader_changes_total", {"change": change}) or 0.0
+
+
+def test_one_leader_and_the_other_takes_over_when_it_steps_down(replicas):
+    (first, first_metrics), (second, second_metrics) = replicas
+    assert first.lead() and not second.lead()
+    assert first.lead() and not second.lead()  # it stays so, poll after poll
+    assert first_metrics.role()["role"] == "leader"
+    assert second_metrics.role()["role"] == "follower"
+    first.release()
+    assert second.lead()
+    assert changes(first_metrics, "acquired") == 1 and changes(first_metrics, "lost") == 1
+    assert changes(second_metrics, "acquired") == 1
+
+
+def test_a_leader_whose_session_the_server_ends_loses_the_lead_to_another(
+    replicas, postgres_server: PostgresServer
+):
+    """What happens when the server drops a vanished host's session (keepalive, user timeout)."""
+    (first, first_metrics), (second, _) = replicas
+    assert first.lead()
+    postgres_server.sql(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    )
+    assert second.lead()
+    assert not first.lead()
+    assert changes(first_metrics, "lost") == 1
+
+
+def test_the_leader_s_session_is_dropped_by_the_server_within_the_lease(replicas):
+    (first, _), _ = replicas
+    assert first.lead()
+    connection = first._lock._connection
+    settings = {
+        name: connection.exec_driver_sql(f"SHOW {name}").scalar_one()
+        for name in (
+            "tcp_keepalives_idle",
+            "tcp_keepalives_interval",
+            "tcp_keepalives_count",
+            "tcp_user_timeout",
+        )
+    }
+    assert settings == {
+        "tcp_keepalives_idle": "4",
+        "tcp_keepalives_interval": "2",
+        "tcp_keepalives_count": "3",
+        "tcp_user_timeout": "12000",  # ms
+    }
