@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -41,7 +42,8 @@ class AdvisoryLock:
     """A PostgreSQL session-level advisory lock held on its own connection.
 
     `try_acquire` never waits. `held` asks whether the session that took it is still alive, so a
-    lost connection (a server restart, a network fault) reads as "not held".
+    lost connection (a server restart, a network fault) reads as "not held". Calls may come from
+    several threads (the leader's heartbeat); they take turns on the one session.
     """
 
     def __init__(self, location: LedgerLocation, key: int, *, lease_s: float | None = None) -> None:
@@ -50,8 +52,49 @@ class AdvisoryLock:
         self.lease_s = lease_s
         self._engine = open_engine(location, read_only=False, busy_timeout_ms=0)
         self._connection: sa.Connection | None = None
+        self._turn = threading.RLock()
 
     def try_acquire(self) -> bool:
+        with self._turn:
+            return bool(self._run(sa.select(sa.func.pg_try_advisory_lock(self.key))).scalar_one())
+
+    def held(self) -> bool:
+        """Whether the lock is still ours: it is held until the session ends, so this asks
+        whether the session is alive. Asking also marks the session as heard from (see
+        `depose_silent_holder`)."""
+        with self._turn:
+            if self._connection is None:
+                return False
+            try:
+                self._run(sa.text("SELECT 1"))
+            except LedgerError:
+                return False
+            return True
+
+    def depose_silent_holder(self, silent_s: float) -> int | None:
+        """End the session of another holder that has been idle for more than `silent_s` (its
+        process frozen: stopped, paused, swapped out), so the lock is freed; the process id of
+        the session ended, or None. A live holder's heartbeat keeps its session from going
+        silent. The server shows the sessions of the same role only, so replicas must connect as
+        one role (or as roles granted pg_read_all_stats and pg_signal_backend)."""
+        with self._turn:
+            silent = self._run(
+                _SILENT_HOLDER, {"key": self.key, "silent_s": float(silent_s)}
+            ).scalar_one_or_none()
+            if silent is None:
+                return None
+            ended = self._run(sa.select(sa.func.pg_terminate_backend(silent))).scalar_one()
+            return int(silent) if ended else None
+
+    def release(self) -> None:
+        """Give the lock up by ending the session (also what dying does)."""
+        with self._turn:
+            self._drop_connection()
+            self._engine.dispose()
+
+    def _run(self, statement: sa.Executable, parameters: dict | None = None) -> sa.Result:
+        """Run on the lock's session, opened on first use; a session that failed once is never
+        used again."""
         try:
             with translated_errors(self.location):
                 if self._connection is None:
@@ -60,13 +103,9 @@ class AdvisoryLock:
                     )
                     if self.lease_s is not None:
                         self._detect_vanished_holder(self._connection, self.lease_s)
-                return bool(
-                    self._connection.execute(
-                        sa.select(sa.func.pg_try_advisory_lock(self.key))
-                    ).scalar_one()
-                )
+                return self._connection.execute(statement, parameters)
         except LedgerError:
-            self._drop_connection()  # a session that failed once is never used again
+            self._drop_connection()
             raise
 
     @staticmethod
@@ -82,24 +121,6 @@ class AdvisoryLock:
         ):
             connection.exec_driver_sql(f"SET {setting} = {value}")
 
-    def held(self) -> bool:
-        """Whether the lock is still ours: it is held until the session ends, so this asks
-        whether the session is alive."""
-        if self._connection is None:
-            return False
-        try:
-            with translated_errors(self.location):
-                self._connection.execute(sa.text("SELECT 1"))
-        except LedgerError:
-            self._drop_connection()
-            return False
-        return True
-
-    def release(self) -> None:
-        """Give the lock up by ending the session (also what dying does)."""
-        self._drop_connection()
-        self._engine.dispose()
-
     def _drop_connection(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
@@ -108,6 +129,20 @@ class AdvisoryLock:
                 connection.close()
             except sa.exc.SQLAlchemyError:
                 pass
+
+
+#: The session (other than ours) holding the advisory lock `key` in this database, if it has been
+#: idle for more than `silent_s`. A bigint key shows in pg_locks as its high and low 32 bits.
+_SILENT_HOLDER = sa.text(
+    "SELECT a.pid FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid "
+    "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+    "AND l.classid::bigint = ((CAST(:key AS bigint) >> 32) & 4294967295) "
+    "AND l.objid::bigint = (CAST(:key AS bigint) & 4294967295) "
+    "AND a.pid <> pg_backend_pid() AND a.state = 'idle' "
+    "AND a.state_change < "
+    "clock_timestamp() - make_interval(secs => CAST(:silent_s AS double precision))"
+)
 
 
 @contextmanager

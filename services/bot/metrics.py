@@ -166,7 +166,7 @@ class BotMetrics:
         )
         self._leader_changes = Counter(
             "leader_changes",
-            "Times this replica became leader or stopped leading.",
+            "Times this replica became leader or stopped leading, and deposed a silent leader.",
             ["change"],
             registry=self.registry,
         )
@@ -180,7 +180,7 @@ class BotMetrics:
             "Claims taken over from another replica whose lease had expired.",
             registry=self.registry,
         )
-        for change in ("acquired", "lost"):
+        for change in ("acquired", "lost", "deposed"):
             self._leader_changes.labels(change=change)
         for state in DeploymentState:
             self._deployments.labels(state=state.value).set(0)
@@ -290,6 +290,10 @@ class BotMetrics:
             self._leader_changes.labels(change="acquired" if leading else "lost").inc()
         elif previous is None and leading:
             self._leader_changes.labels(change="acquired").inc()
+
+    def record_leader_deposed(self) -> None:
+        """This replica ended the session of a leader that had gone silent (frozen)."""
+        self._leader_changes.labels(change="deposed").inc()
 
     def record_claim(self, *, taken_over: bool) -> None:
         self._claims.inc()

@@ -1,16 +1,22 @@
 """Leadership on PostgreSQL (a real server): one leader per (chain, DAO), taken over when its
-session ends, with the session set to be dropped within the lease if its host vanishes."""
+session ends, with the session set to be dropped within the lease if its host vanishes, and ended
+by a follower when the leader's process is frozen."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
+import psycopg
 import pytest
+import sqlalchemy as sa
 
 from services.bot.leadership import AdvisoryLeadership
 from services.bot.ledger import LedgerLocation
+from services.bot.ledger_lock import advisory_key
 from services.bot.metrics import BotMetrics
 from testbed.postgres import PostgresServer
+from testbed.waiting import wait_until
 
 CHAIN_ID = 11155111
 DAO = "0x" + "5d" * 20
@@ -81,3 +87,44 @@ def test_the_leader_s_session_is_dropped_by_the_server_within_the_lease(replicas
         "tcp_keepalives_count": "3",
         "tcp_user_timeout": "12000",  # ms
     }
+
+
+def test_a_slow_leader_keeps_the_lead_while_its_heartbeat_speaks(location):
+    """A leader busy for longer than the lease (a long poll) is alive: its heartbeat keeps its
+    session from looking silent, so no follower deposes it."""
+    first_metrics, second_metrics = BotMetrics(), BotMetrics()
+    first = AdvisoryLeadership(location, CHAIN_ID, DAO, first_metrics, lease_s=1.5)
+    second = AdvisoryLeadership(location, CHAIN_ID, DAO, second_metrics, lease_s=1.5)
+    try:
+        assert first.lead()
+        deadline = time.monotonic() + 4.0  # well over two leases without a poll of the leader
+        while time.monotonic() < deadline:
+            assert not second.lead()
+            time.sleep(0.2)
+        assert changes(second_metrics, "deposed") == 0
+        assert first.lead() and first_metrics.role()["role"] == "leader"
+    finally:
+        first.release()
+        second.release()
+
+
+def test_a_frozen_leaders_silent_session_is_ended_and_the_lead_taken(location):
+    """A session that took the lock and then went silent is what a stopped (SIGSTOP) or paused
+    leader leaves: its host keeps the connection up, so only its silence gives it away."""
+    metrics = BotMetrics()
+    follower = AdvisoryLeadership(location, CHAIN_ID, DAO, metrics, lease_s=1.5)
+    key = advisory_key(CHAIN_ID, DAO)
+    url = sa.make_url(str(location.url)).set(drivername="postgresql").render_as_string(False)
+    frozen = psycopg.connect(url, autocommit=True)
+    try:
+        frozen.execute("SELECT pg_advisory_lock(%s)", (key,))
+        assert not follower.lead()  # silent for less than the lease: left alone
+        time.sleep(2.0)
+        follower.lead()  # silent for longer: its session is ended
+        assert changes(metrics, "deposed") == 1
+        wait_until(follower.lead, timeout_s=5, what="the lead taken", interval_s=0.1)
+        with pytest.raises(psycopg.OperationalError):
+            frozen.execute("SELECT 1")
+    finally:
+        frozen.close()
+        follower.release()

@@ -1,11 +1,14 @@
 """Three `ape run watcher` replicas on one PostgreSQL ledger (a real server): exactly once while
 the leader and random replicas are killed with SIGKILL and the database restarts, under faults
-on both stand-ins; a replica that loses the database pauses and resumes; and an instance's whole
-life (update, drift, close, notifications) governed by replicas whose leader is killed."""
+on both stand-ins; a replica that loses the database pauses and resumes; a frozen leader is
+deposed; and an instance's whole life (update, drift, close, notifications) governed by replicas
+whose leader is killed."""
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -234,3 +237,29 @@ def test_replicas_govern_an_instances_life_once_and_notify_each_event_through_a_
     drift = next(body for body in received if body["event"] == "drift")
     assert drift["differences"] == ["tag: voted 1.28, running evil"]
     assert list(instances_by_name(spheron).values()) == [1]
+
+
+def test_a_frozen_leader_is_deposed_and_the_chain_read_by_another(
+    generated_chain, spheron, start_replica, replica_env
+):
+    """SIGSTOP the leader: its host keeps its database connection up, so only its silence shows.
+    A follower ends its session after the lease and reads the chain; the leader, woken, follows."""
+    db = replica_env["DEPLOYBOT_DB"]
+    replicas = [start_replica(), start_replica()]
+    frozen = the_leader(replicas)
+    (other,) = [r for r in replicas if r is not frozen]
+    os.kill(frozen.pid, signal.SIGSTOP)
+    try:
+        add_events(generated_chain, [1, 2], first_block=20)
+        wait_for(deployed(db, 2), timeout=60, what="events read while the leader is frozen")
+        assert other.role() == "leader"
+        assert other.health()["replica"]["role"] == "leader"
+    finally:
+        os.kill(frozen.pid, signal.SIGCONT)
+    wait_for(lambda: frozen.role() == "follower", timeout=30, what="the woken leader to follow")
+    add_events(generated_chain, [3], first_block=generated_chain.head + 1)
+    wait_for(deployed(db, 3), timeout=60, what="proposal 3 deployed")
+    for replica in replicas:
+        assert replica.stop() == 0
+    assert sorted(instances_by_name(spheron).values()) == [1, 1, 1]
+    assert "ended it; the lead goes to the next replica" in other.log_path.read_text()
