@@ -12,7 +12,7 @@ import fcntl
 import hashlib
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import sqlalchemy as sa
 
@@ -87,8 +87,14 @@ class AdvisoryLock:
             return int(silent) if ended else None
 
     def release(self) -> None:
-        """Give the lock up by ending the session (also what dying does)."""
+        """Give the lock up and end the session (dying ends it too). The unlock is said first:
+        the server ends a closed session a moment later, and the next holder must not have to
+        wait for that."""
         with self._turn:
+            if self._connection is not None:
+                # A session that is gone already took the lock with it.
+                with suppress(LedgerError):
+                    self._run(sa.select(sa.func.pg_advisory_unlock_all()))
             self._drop_connection()
             self._engine.dispose()
 
