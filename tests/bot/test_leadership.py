@@ -93,11 +93,11 @@ def test_a_slow_leader_keeps_the_lead_while_its_heartbeat_speaks(location):
     """A leader busy for longer than the lease (a long poll) is alive: its heartbeat keeps its
     session from looking silent, so no follower deposes it."""
     first_metrics, second_metrics = BotMetrics(), BotMetrics()
-    first = AdvisoryLeadership(location, CHAIN_ID, DAO, first_metrics, lease_s=1.5)
-    second = AdvisoryLeadership(location, CHAIN_ID, DAO, second_metrics, lease_s=1.5)
+    first = AdvisoryLeadership(location, CHAIN_ID, DAO, first_metrics, lease_s=3)
+    second = AdvisoryLeadership(location, CHAIN_ID, DAO, second_metrics, lease_s=3)
     try:
         assert first.lead()
-        deadline = time.monotonic() + 4.0  # well over two leases without a poll of the leader
+        deadline = time.monotonic() + 7.0  # over two leases without a poll of the leader
         while time.monotonic() < deadline:
             assert not second.lead()
             time.sleep(0.2)
