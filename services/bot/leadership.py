@@ -49,6 +49,8 @@ from services.bot.metrics import BotMetrics
 
 logger = logging.getLogger(__name__)
 
+_LOST = "lost the leadership (its database session ended)"
+
 
 class Leadership(Protocol):
     def lead(self) -> bool:
@@ -107,27 +109,42 @@ class AdvisoryLeadership:
         self._lease_s = lease_s
         self._leading = False
         self._heartbeat: _Heartbeat | None = None
+        #: Changes of leadership come from the poll and from the heartbeat: one at a time.
+        self._state = threading.Lock()
 
     def lead(self) -> bool:
-        if self._leading and self._lock.held():
-            return True
-        if self._leading:
-            self._change(False, "lost the leadership (its database session ended)")
-        if self._lock.try_acquire():
-            self._change(True, "leads: reads the chain and records events")
-        else:
-            self._depose_silent_leader()
-        return self._leading
+        with self._state:
+            if self._leading and self._lock.held():
+                return True
+            if self._leading:
+                self._change(False, _LOST)
+            if self._lock.try_acquire():
+                self._change(True, "leads: reads the chain and records events")
+            else:
+                self._depose_silent_leader()
+            return self._leading
 
     @property
     def leading(self) -> bool:
         return self._leading
 
     def release(self) -> None:
-        self._stop_heartbeat()
-        self._lock.release()
-        if self._leading:
-            self._change(False, "stepped down")
+        with self._state:
+            self._stop_heartbeat()
+            self._lock.release()
+            if self._leading:
+                self._change(False, "stepped down")
+
+    def _beat(self) -> bool:
+        """The heartbeat: speak on the lock's session. A session found gone ends the leadership at
+        once, not at the next poll (which may be busy for a while), so that no two replicas say
+        they lead and a former leader neither checks drift nor notifies."""
+        if self._lock.held():
+            return True
+        with self._state:
+            if self._leading and not self._lock.held():
+                self._change(False, _LOST)
+        return False
 
     def _depose_silent_leader(self) -> None:
         ended = self._lock.depose_silent_holder(self._lease_s)
@@ -145,7 +162,7 @@ class AdvisoryLeadership:
         self._leading = leading
         self._metrics.set_leader(leading)
         if leading:
-            self._heartbeat = _Heartbeat(self._lock.held, self._lease_s / 3).start()
+            self._heartbeat = _Heartbeat(self._beat, self._lease_s / 3).start()
         else:
             self._stop_heartbeat()
         logger.info("this replica %s", what)

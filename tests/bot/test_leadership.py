@@ -128,3 +128,22 @@ def test_a_frozen_leaders_silent_session_is_ended_and_the_lead_taken(location):
     finally:
         frozen.close()
         follower.release()
+
+
+def test_a_leader_whose_session_ends_says_so_at_its_next_heartbeat_without_a_poll(
+    location, postgres_server: PostgresServer
+):
+    """A leader busy in a long poll must not go on saying it leads (nor check drift or notify)
+    once its session is gone and another replica may lead."""
+    metrics = BotMetrics()
+    leader = AdvisoryLeadership(location, CHAIN_ID, DAO, metrics, lease_s=1.5)
+    try:
+        assert leader.lead() and leader.leading
+        postgres_server.sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        )
+        wait_until(lambda: not leader.leading, timeout_s=5, what="the loss noticed", interval_s=0.1)
+        assert metrics.role()["role"] == "follower"
+        assert changes(metrics, "lost") == 1
+    finally:
+        leader.release()
