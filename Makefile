@@ -3,6 +3,7 @@
 #               (make demo KEEP=1: then keep serving the web app on the demo's chain)
 #   make test   the test suite (contracts, services, scripts, the deploy bot, the web app)
 #   make bench  gas, bot and web app benchmarks -> bench/results.json
+#   make mutation  mutation testing of the bot core, per-module scores (not part of make test)
 #   make lint   ruff, and tsc on the web app
 
 SHELL := /bin/sh
@@ -14,7 +15,7 @@ export PATH := $(BIN):$(PATH)
 # Ape never reaches the network for these in tests and the demo.
 export APE_DISABLE_TELEMETRY := 1
 
-.PHONY: all install solc chromium test lint format demo bench clean
+.PHONY: all install solc chromium test lint format demo bench mutation clean
 
 all: install
 
@@ -80,5 +81,19 @@ demo: install
 bench: install
 	$(BIN)/python -m bench.run
 
+# mutmut over the bot core (deployer, ledger, watcher, spec model; `[tool.mutmut]` in pyproject.toml)
+# with statement deletion added, from a clean slate, then the figures (testbed/mutation). Niced:
+# it runs MUTATION_JOBS mutants at once for tens of minutes.
+MUTATION_JOBS ?= 2
+
+$(VENV)/.mutation-installed: $(VENV)/.installed requirements-mutation.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-mutation.txt
+	touch $@
+
+mutation: $(VENV)/.mutation-installed .build/__local__.json
+	rm -rf mutants
+	nice -n 19 $(BIN)/python -m testbed.mutation run --max-children $(MUTATION_JOBS)
+	$(BIN)/python -m testbed.mutation report
+
 clean:
-	rm -rf .build contracts/.cache webapp/generated webapp/dist
+	rm -rf .build contracts/.cache webapp/generated webapp/dist mutants
