@@ -39,10 +39,13 @@ _SET_ASIDE_KINDS = ("equivalent", "unreachable")
 
 @dataclass(frozen=True)
 class Change:
-    """One mutant, told by where it is and what it changes (whitespace around lines ignored)."""
+    """One mutant, told by where it is and what it changes (whitespace around lines ignored):
+    `after` is the line before the change, which tells apart the same change made in two places
+    of one function (a `return None` deleted here or there)."""
 
     module: str
     function: str
+    after: str
     removed: str
     added: str
 
@@ -95,7 +98,9 @@ def load_judgements(path: Path = EQUIVALENTS) -> dict[Change, Judgement]:
             raise ValueError(
                 f"{path}: reason {entry['reason']!r} has unknown kind {reason['kind']}"
             )
-        change = Change(entry["module"], entry["function"], entry["removed"], entry["added"])
+        change = Change(
+            entry["module"], entry["function"], entry["after"], entry["removed"], entry["added"]
+        )
         judgements[change] = Judgement(reason["kind"], reason["text"])
     return judgements
 
@@ -104,6 +109,7 @@ def change_of(mutant: str, module: Path) -> Change:
     """Where `mutant` is and what it changes, from mutmut's diff of the function."""
     name, class_name = orig_function_and_class_names_from_key(mutant)
     function = f"{class_name}.{name}" if class_name else name
+    after = ""
     removed: list[str] = []
     added: list[str] = []
     for line in get_diff_for_mutant(mutant, path=module).splitlines()[2:]:  # after ---/+++
@@ -111,7 +117,9 @@ def change_of(mutant: str, module: Path) -> Change:
             removed.append(line[1:].strip())
         elif line.startswith("+"):
             added.append(line[1:].strip())
-    return Change(str(module), function, "\n".join(removed), "\n".join(added))
+        elif line.startswith(" ") and not removed and not added:
+            after = line[1:].strip()
+    return Change(str(module), function, after, "\n".join(removed), "\n".join(added))
 
 
 def build_report(judgements: Mapping[Change, Judgement]) -> Report:
@@ -180,7 +188,8 @@ def stubs(survivors: Iterable[tuple[str, Change]]) -> str:
     """`[[mutant]]` entries for `equivalents.toml`, to be given a reason, for the survivors."""
     return "\n".join(
         f"[[mutant]]\nmodule = {_toml(c.module)}\nfunction = {_toml(c.function)}\n"
-        f'removed = {_toml(c.removed)}\nadded = {_toml(c.added)}\nreason = ""\n'
+        f"after = {_toml(c.after)}\nremoved = {_toml(c.removed)}\nadded = {_toml(c.added)}\n"
+        'reason = ""\n'
         for _, c in survivors
     )
 
@@ -189,7 +198,10 @@ def _describe(mutant: str, change: Change) -> str:
     removed = " | ".join(change.removed.splitlines())
     added = " | ".join(change.added.splitlines())
     title = f"{mutant}  " if mutant else ""
-    return f"  {title}{change.module} {change.function}\n      - {removed}\n      + {added}"
+    return (
+        f"  {title}{change.module} {change.function}, after: {change.after}\n"
+        f"      - {removed}\n      + {added}"
+    )
 
 
 def _toml(text: str) -> str:

@@ -832,15 +832,22 @@ def test_a_failed_deployment_is_logged_with_its_status(ledger, record, make_depl
     assert "proposal 54: deployment ended Failed" in deployer_messages(caplog)
 
 
+class UnreachableForTheCreate(SpheronTarget):
+    """The real target, whose create meets a closed port from its first request on (the machine
+    image lookup that comes before the create itself): nothing is sent."""
+
+    def create(self, spec, *, name, secret_values, on_sending):
+        self._client._base_url = "http://127.0.0.1:1"
+        return super().create(spec, name=name, secret_values=secret_values, on_sending=on_sending)
+
+
 def test_a_failure_before_the_create_is_sent_leaves_the_row_to_try_again(
-    ledger, record, emulator, make_deployer
+    ledger, record, emulator, make_deployer, spheron_client_factory
 ):
-    """The machine image lookup fails: nothing was sent, the row stays as it was."""
     record(55, spec_text(machineImageId=f"{0xE0000000:024x}", customSpecs=None))
-    emulator.set_faults(FaultPlan(error_rate=1.0, path="/v1/compute-machine-image"))
-    assert make_deployer().advance() is False
+    unreachable = UnreachableForTheCreate(spheron_client_factory(emulator, max_retries=0))
+    assert make_deployer(target=unreachable).advance() is False
     assert ledger.get(55).state is S.RECORDED
-    emulator.set_faults(FaultPlan())
     make_deployer().advance()
     assert ledger.get(55).state is S.CREATED
     assert len(creates(emulator)) == 1
@@ -870,17 +877,17 @@ def test_a_create_that_may_have_arrived_is_logged_with_when_it_is_looked_up(
     ) in deployer_messages(caplog)
 
 
-def test_the_deploy_timeout_is_reached_only_after_the_full_time(
-    ledger, record, spheron_emulator_factory, spheron_client_factory, clock
+def test_the_deploy_timeout_fails_the_row_once_only_after_the_full_time(
+    ledger, record, spheron_emulator_factory, spheron_client_factory, clock, caplog
 ):
     slow = spheron_emulator_factory(queued_s=3600, pending_s=3600)
-    target = SpheronTarget(spheron_client_factory(slow))
     record(58, spec_text())
+    metrics = BotMetrics()
     deployer = Deployer(
         ledger,
-        target,
+        SpheronTarget(spheron_client_factory(slow)),
         DeployPolicy(),
-        BotMetrics(),
+        metrics,
         DeployerOptions(chain_id=CHAIN_ID, dao_address=DAO, deploy_timeout_s=30),
         environ={},
         clock=clock,
@@ -891,7 +898,11 @@ def test_the_deploy_timeout_is_reached_only_after_the_full_time(
     assert ledger.get(58).state is S.CREATED
     clock.now += 0.5
     deployer.advance()
-    assert ledger.get(58).state is S.FAILED
+    row = ledger.get(58)
+    assert row.state is S.FAILED
+    assert deployer_messages(caplog)[-1] == f"proposal 58: {row.reason}"
+    labels = {"service": "spheron", "kind": "other"}  # not followed any further
+    assert metrics.registry.get_sample_value("api_errors_total", labels) in (None, 0)
 
 
 def test_a_row_created_at_the_first_attempt_is_not_looked_up_again_when_deployed(
@@ -992,3 +1003,81 @@ def test_a_ledger_locked_by_another_process_does_not_stop_the_bot(
         other.close()
         deployer.advance()
         assert ledger.get(63).state is S.REJECTED
+
+
+def test_an_invalid_spec_is_rejected_counted_and_logged_once(
+    ledger, record, emulator, make_deployer, caplog
+):
+    record(64, "not json at all")
+    metrics = BotMetrics()
+    make_deployer(metrics=metrics).advance()
+    row = ledger.get(64)
+    assert row.state is S.REJECTED
+    assert deployer_messages(caplog) == [f"proposal 64: rejected, {row.reason}"]
+    assert metric(metrics, "events_rejected_total") == 1
+
+
+def test_a_policy_refusal_is_counted_as_a_rejected_event(ledger, record, make_deployer):
+    record(65, spec_text(replicas=5))
+    metrics = BotMetrics()
+    make_deployer(metrics=metrics, policy=DeployPolicy(max_replicas=2)).advance()
+    assert metric(metrics, "events_rejected_total") == 1
+
+
+def test_a_dry_run_plans_a_spec_whose_secret_the_bot_does_not_have(ledger, record, make_deployer):
+    record(66, spec_text("with-secret.json"))
+    make_deployer(dry_run=True, target=None, environ={}).advance()
+    assert ledger.get(66).state is S.PLANNED
+
+
+def test_a_refused_create_is_counted_and_logged_once(ledger, record, make_deployer, caplog):
+    record(67, spec_text(region="mars"))
+    metrics = BotMetrics()
+    make_deployer(metrics=metrics).advance()
+    row = ledger.get(67)
+    assert row.state is S.FAILED
+    assert deployer_messages(caplog) == [f"proposal 67: {row.reason}"]
+    labels = {"service": "spheron", "kind": "rejected"}
+    assert metrics.registry.get_sample_value("api_errors_total", labels) == 1
+
+
+def test_rows_waiting_for_an_unreachable_spheron_block_deployments(
+    ledger, record, emulator, make_deployer
+):
+    record(68, spec_text())
+    record(69, spec_text())
+    emulator.set_faults(FaultPlan(error_rate=1.0))
+    metrics = BotMetrics()
+    make_deployer(metrics=metrics).advance()
+    later = time.time() + 100  # Spheron has failed for longer than the grace of 10 s
+    assert metrics.unhealthy_reason(later, 10).startswith("deployments blocked: 2 waiting")
+
+
+def test_an_unexpected_error_is_counted(ledger, record, make_deployer):
+    class BrokenPolicy(DeployPolicy):
+        def violations(self, spec):
+            raise KeyError("a policy bug")
+
+    record(71, spec_text())
+    metrics = BotMetrics()
+    make_deployer(metrics=metrics, policy=BrokenPolicy()).advance()
+    labels = {"service": "spheron", "kind": "other"}
+    assert metrics.registry.get_sample_value("api_errors_total", labels) == 1
+
+
+def test_a_refusal_from_spheron_still_ends_an_outage(
+    ledger, record, emulator, make_deployer, clock
+):
+    """Spheron no longer knows the order a row follows: it answers, so it is reachable."""
+    record(72, spec_text())
+    ledger.mark_creating(72, deployment_name(CHAIN_ID, DAO, 72), in_flight_until=clock.now)
+    ledger.mark_created(72, "instance-gone", "order-gone", at=clock.now)
+    metrics = BotMetrics()
+    emulator.set_faults(FaultPlan(error_rate=1.0))
+    make_deployer(metrics=metrics).advance()
+    assert "spheron" in metrics.outages(time.time())
+    emulator.set_faults(FaultPlan())
+    make_deployer(metrics=metrics).advance()
+    assert metrics.outages(time.time()) == {}
+    assert ledger.get(72).state is S.CREATED  # noted and retried, see below
+    assert ledger.history(72)[-1].note.endswith("; will retry")

@@ -915,3 +915,39 @@ def test_a_conflicting_event_is_logged_with_both_payloads(
         f"at tx {other.tx_hash} log 2; the ledger keeps proposal 1 from {MEMBER.lower()} spec "
         f"{kept.spec_hash} at tx {kept.tx_hash} log 0"
     )
+
+
+def open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_closing_a_ledger_releases_its_files(ledger_path: Path) -> None:
+    before = open_files()
+    with Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO) as ledger:
+        ledger.record_batch([make_event(1)], 101)
+        assert open_files() > before
+    assert open_files() == before
+    reader = Ledger.open_readonly(ledger_path)
+    reader.close()
+    assert open_files() == before
+
+
+def test_a_ledger_that_refuses_to_open_leaves_no_file_open(ledger_path: Path) -> None:
+    Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO).close()
+    before = open_files()
+    with pytest.raises(LedgerMismatchError) as refused:
+        Ledger(ledger_path, chain_id=1, dao_address=DAO)
+    assert open_files() == before
+    with pytest.raises(LedgerMismatchError) as refused:
+        Ledger.open_readonly(ledger_path, chain_id=1)
+    assert open_files() == before
+    assert refused.value  # the traceback, which holds the ledger object, is still alive here
+
+
+def test_status_updates_refuse_urls_that_are_not_strings(ledger: Ledger) -> None:
+    ledger.record_batch([make_event(1)], 101)
+    ledger.mark_creating(1, "dao-1", in_flight_until=SENT)
+    ledger.mark_created(1, "inst-1", "order-1", at=SENT)
+    for urls in ("https://app.example", [1]):
+        with pytest.raises(ValueError, match=r"^urls must be a sequence of str, got "):
+            ledger.mark_progress(1, "Pending", urls)
