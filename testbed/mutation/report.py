@@ -15,7 +15,6 @@ count as survivors.
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,7 +30,6 @@ from mutmut.__main__ import (
 from mutmut.configuration import Config
 
 EQUIVALENTS = Path(__file__).with_name("equivalents.toml")
-STATS = Path("mutants/mutmut-stats.json")
 
 _DETECTED = frozenset({"killed", "timeout"})
 _SET_ASIDE_KINDS = ("equivalent", "unreachable")
@@ -81,10 +79,6 @@ class Report:
     modules: list[ModuleFigures]
     #: Entries of equivalents.toml that matched no surviving mutant (stale, or now killed).
     unused: list[Change]
-    #: Test ids that differ from process to process (an object's address in a parameter id):
-    #: mutmut runs tests by id in a new process, where such an id is not found and pytest's
-    #: usage error counts as a kill.
-    unstable_test_ids: list[str]
 
 
 def load_judgements(path: Path = EQUIVALENTS) -> dict[Change, Judgement]:
@@ -147,13 +141,7 @@ def build_report(judgements: Mapping[Change, Judgement]) -> Report:
                 used.add(change)
                 figures.set_aside[judgement.kind] += 1
         modules.append(figures)
-    unused = [change for change in judgements if change not in used]
-    return Report(modules, unused, unstable_test_ids())
-
-
-def unstable_test_ids(stats: Path = STATS) -> list[str]:
-    durations = json.loads(stats.read_text())["duration_by_test"] if stats.exists() else {}
-    return sorted(test for test in durations if re.search(r" at 0x[0-9a-f]+>", test))
+    return Report(modules, [change for change in judgements if change not in used])
 
 
 def render(report: Report) -> str:
@@ -175,9 +163,6 @@ def render(report: Report) -> str:
     if survivors:
         lines += ["", f"{len(survivors)} survivors to kill with a test or to judge:"]
         lines += [_describe(mutant, change) for mutant, change in survivors]
-    if report.unstable_test_ids:
-        lines += ["", "UNRELIABLE: test ids that change from run to run (give the value a repr):"]
-        lines += [f"  {test}" for test in report.unstable_test_ids]
     if report.unused:
         lines += ["", "listed in equivalents.toml but not a survivor of this run (remove them):"]
         lines += [_describe("", change) for change in report.unused]

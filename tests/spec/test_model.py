@@ -60,8 +60,9 @@ def changed(path: str, value: object) -> dict[str, Any]:
 
 
 def short_id(value: object) -> str:
-    """Readable test ids for long parameter values."""
-    return repr(value)[:40]
+    """Readable test ids for long parameter values, in ASCII without backslashes: pytest escapes
+    an id again each time one process collects the tests (mutmut's does, then runs them by id)."""
+    return ascii(value)[:40].replace("\\", "/")
 
 
 def errors_of(doc: object) -> list[str]:
