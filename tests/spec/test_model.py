@@ -16,6 +16,7 @@ from services.spec.model import (
     MissingSecretError,
     PersistentStorage,
     Port,
+    SecretEnvVar,
     SpecError,
     canonical_json,
     names_a_secret,
@@ -59,8 +60,9 @@ def changed(path: str, value: object) -> dict[str, Any]:
 
 
 def short_id(value: object) -> str:
-    """Readable test ids for long parameter values."""
-    return repr(value)[:40]
+    """Readable test ids for long parameter values, in ASCII without backslashes: pytest escapes
+    an id again each time one process collects the tests (mutmut's does, then runs them by id)."""
+    return ascii(value)[:40].replace("\\", "/")
 
 
 def errors_of(doc: object) -> list[str]:
@@ -883,3 +885,28 @@ def test_summary_of_custom_specs_machine_image_and_persistent_storage() -> None:
     )
     half = changed("configuration.customSpecs", {"cpu": 0.5, "memory": 1.0})
     assert "0.5 CPU / 1 GiB" in spec_summary(parse_spec(json.dumps(half)))
+
+
+def test_the_missing_secret_message_tells_the_operator_what_to_set() -> None:
+    assert str(MissingSecretError(["DAO_SECRET_ONE", "DAO_SECRET_TWO"])) == (
+        "missing secret environment variable(s) for the bot: DAO_SECRET_ONE, DAO_SECRET_TWO "
+        "(set each to the secret's value; the spec only holds ${secret:NAME} references)"
+    )
+
+
+def test_a_spec_built_without_validation_cannot_smuggle_a_literal_secret() -> None:
+    valid = _with_secrets(("PGPASSWORD", "DB_PASSWORD"))
+    literal = SecretEnvVar.model_construct(key="PGPASSWORD", value="hunter2")
+    configuration = valid.configuration.model_copy(update={"secretEnvironmentVariables": [literal]})
+    spec = valid.model_copy(update={"configuration": configuration})
+    with pytest.raises(
+        ValueError, match=r"^PGPASSWORD: value is not a \$\{secret:NAME\} reference$"
+    ):
+        resolve_secrets(spec, {"DAO_SECRET_DB_PASSWORD": "x"})
+
+
+def test_an_overflowing_number_is_quoted_up_to_40_characters() -> None:
+    number = "1" + "0" * 400 + ".0"
+    with pytest.raises(SpecError) as caught:
+        parse_spec('{"a": ' + number + "}")
+    assert caught.value.errors == [f"spec: invalid JSON: number {number[:40]} is out of range"]
