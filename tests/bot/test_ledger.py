@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,8 @@ from services.bot.ledger import (
     DeploymentState,
     InvalidTransitionError,
     Ledger,
+    LedgerError,
+    LedgerLocation,
     LedgerMismatchError,
     LedgerReadOnlyError,
     LedgerSchemaError,
@@ -1012,3 +1015,279 @@ def test_replicas_racing_for_rows_claim_each_exactly_once(ledger_location: str |
         thread.join()
     claimed = sorted(pid for pids in won.values() for pid in pids)
     assert claimed == list(range(1, 41))
+
+
+# -- exact errors, notes and limits ----------------------------------------------------------------
+
+
+def test_read_rows_answers_empty_until_the_bot_has_created_the_ledger(
+    ledger_location: str | Path,
+) -> None:
+    assert read_rows(ledger_location) == []
+    engine = raw_engine(ledger_location)
+    engine.connect().close()  # the database exists, its first migration is not committed yet
+    engine.dispose()
+    assert read_rows(ledger_location) == []
+    with Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO) as ledger:
+        ledger.record_batch([make_event(1)], 101)
+    assert [row.proposal_id for row in read_rows(ledger_location)] == [1]
+
+
+def test_read_rows_refuses_a_ledger_of_a_newer_schema(ledger_location: str | Path) -> None:
+    Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO).close()
+    store_schema_version(ledger_location, SCHEMA_VERSION + 1)
+    with pytest.raises(LedgerSchemaError) as refused:
+        read_rows(ledger_location)
+    assert refused.value.version == SCHEMA_VERSION + 1
+    with pytest.raises(LedgerSchemaError) as refused:
+        Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO)
+    assert refused.value.version == SCHEMA_VERSION + 1
+
+
+def test_schema_errors_say_what_to_do(ledger_location: str | Path) -> None:
+    shown = LedgerLocation.parse(ledger_location)
+    raw_engine(ledger_location).connect().close()
+    with pytest.raises(LedgerSchemaError) as older:
+        Ledger.open_readonly(ledger_location)
+    assert str(older.value) == (
+        f"ledger {shown} has schema version 0, this code reads version {SCHEMA_VERSION}; "
+        "run the bot once (read-write) to migrate it"
+    )
+    Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO).close()
+    store_schema_version(ledger_location, SCHEMA_VERSION + 3)
+    with pytest.raises(LedgerSchemaError) as newer:
+        Ledger.open_readonly(ledger_location)
+    assert str(newer.value) == (
+        f"ledger {shown} has schema version {SCHEMA_VERSION + 3}, this code reads version "
+        f"{SCHEMA_VERSION}; upgrade spheron-dao-deploy"
+    )
+    with pytest.raises(LedgerSchemaError) as newer:
+        Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO)
+    assert str(newer.value) == (
+        f"ledger {shown} has schema version {SCHEMA_VERSION + 3}, newer than this code's "
+        f"{SCHEMA_VERSION}; upgrade spheron-dao-deploy"
+    )
+
+
+def test_a_new_ledger_logs_each_migration_and_may_live_in_a_new_folder(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="services.bot.ledger")
+    path = tmp_path / "state" / "bot" / "ledger.sqlite3"
+    with Ledger(path, chain_id=CHAIN_ID, dao_address=DAO) as ledger:
+        assert ledger.read_only is False
+    assert [r.getMessage() for r in caplog.records] == [
+        f"ledger {path} migrated to schema version {version}"
+        for version in range(1, SCHEMA_VERSION + 1)
+    ]
+
+
+def test_a_database_that_cannot_use_wal_is_refused() -> None:
+    with pytest.raises(
+        LedgerError, match=r"^could not switch :memory: to WAL journal mode \(got 'memory'\)$"
+    ):
+        Ledger(":memory:", chain_id=CHAIN_ID, dao_address=DAO)
+
+
+def test_pragmas_are_the_five_diagnostics(ledger_path: Path) -> None:
+    with Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO) as ledger:
+        assert set(ledger.pragmas()) == {
+            "journal_mode", "synchronous", "foreign_keys", "busy_timeout", "user_version"
+        }  # fmt: skip
+
+
+def test_a_postgresql_ledger_has_no_pragmas(postgres_url: str) -> None:
+    with (
+        Ledger(postgres_url, chain_id=CHAIN_ID, dao_address=DAO) as ledger,
+        pytest.raises(LedgerError) as refused,
+    ):
+        ledger.pragmas()
+    assert str(refused.value) == (
+        f"ledger {LedgerLocation.parse(postgres_url)} is not SQLite; it has no pragmas"
+    )
+
+
+def test_mismatch_errors_name_both_bindings(ledger_location: str | Path) -> None:
+    shown = LedgerLocation.parse(ledger_location)
+    other = "0x" + "12" * 20
+    Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO).close()
+    with pytest.raises(LedgerMismatchError) as mismatch:
+        Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=other)
+    assert str(mismatch.value) == (
+        f"ledger {shown} belongs to chain {CHAIN_ID} DAO {DAO.lower()}, not chain "
+        f"{CHAIN_ID} DAO {other}; use the ledger of that chain and contract"
+    )
+    with pytest.raises(LedgerMismatchError) as mismatch:
+        Ledger.open_readonly(ledger_location, chain_id=1)
+    assert str(mismatch.value) == f"ledger {shown} belongs to chain {CHAIN_ID}, not chain 1"
+    with pytest.raises(LedgerMismatchError) as mismatch:
+        Ledger.open_readonly(ledger_location, dao_address=other)
+    assert str(mismatch.value) == f"ledger {shown} belongs to DAO {DAO.lower()}, not {other}"
+
+
+def test_a_ledger_whose_binding_was_never_committed_says_so(ledger_location: str | Path) -> None:
+    Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO).close()
+    engine = raw_engine(ledger_location)
+    with engine.begin() as raw:
+        raw.exec_driver_sql("DELETE FROM meta")
+    engine.dispose()
+    with Ledger.open_readonly(ledger_location) as reader, pytest.raises(LedgerError) as missing:
+        reader.chain_id  # noqa: B018
+    shown = LedgerLocation.parse(ledger_location)
+    assert str(missing.value) == f"ledger {shown} has no 'chain_id' in its meta table"
+
+
+@pytest.mark.parametrize("block", [True, "7", 7.0])
+def test_record_batch_refuses_a_checkpoint_that_is_not_an_int(ledger: Ledger, block) -> None:
+    with pytest.raises(ValueError, match=r"^checkpoint_block must be an int, got "):
+        ledger.record_batch([], block)
+
+
+def test_record_batch_takes_the_largest_checkpoint_and_names_a_wrong_item(ledger: Ledger) -> None:
+    assert ledger.record_batch([], 2**63 - 1) == []
+    assert ledger.checkpoint() == 2**63 - 1
+    with pytest.raises(ValueError, match=r"^checkpoint_block must be in 0\.\.2\*\*63-1, got "):
+        ledger.record_batch([], 2**63)
+    with pytest.raises(TypeError, match=r"^record_batch expects NewEvent items, got str$"):
+        ledger.record_batch(["not an event"], 1)  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda ledger: ledger.mark_rejected(1, " "), "reason"),
+        (lambda ledger: ledger.mark_planned(1, ""), "deployment_name"),
+        (lambda ledger: ledger.mark_creating(1, "", in_flight_until=SENT), "deployment_name"),
+        (lambda ledger: ledger.mark_creating(1, "dao-1", in_flight_until=-1), "in_flight_until"),
+        (lambda ledger: ledger.mark_not_sent(1, ""), "reason"),
+        (lambda ledger: ledger.mark_created(1, "", "order-1", at=SENT), "instance_id"),
+        (lambda ledger: ledger.mark_created(1, "inst-1", "", at=SENT), "deployment_id"),
+        (lambda ledger: ledger.mark_created(1, "inst-1", "order-1", at=True), "at"),
+        (lambda ledger: ledger.mark_progress(1, ""), "deployment_status"),
+        (lambda ledger: ledger.mark_failed(1, ""), "reason"),
+        (lambda ledger: ledger.mark_failed(1, "x", deployment_status=""), "deployment_status"),
+        (lambda ledger: ledger.note(1, ""), "text"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_each_bad_value_is_refused_by_its_name(ledger: Ledger, call, field: str) -> None:
+    ledger.record_batch([make_event(1)], 101)
+    with pytest.raises(ValueError, match=rf"^{field} must be "):
+        call(ledger)
+
+
+def test_unix_time_zero_is_a_time(ledger: Ledger) -> None:
+    ledger.record_batch([make_event(1)], 101)
+    ledger.mark_creating(1, "dao-1", in_flight_until=0)
+    assert ledger.mark_created(1, "inst-1", "order-1", at=0).created_at == 0
+    with pytest.raises(ValueError, match=r"^in_flight_until must be a Unix time"):
+        ledger.mark_creating(1, "dao-1", in_flight_until=False)
+
+
+def test_each_transition_writes_its_history_note(ledger: Ledger) -> None:
+    ledger.record_batch([make_event(1), make_event(2), make_event(3)], 103)
+    ledger.mark_planned(1, "dao-1")
+    ledger.mark_rejected(2, "refused by policy: too many replicas")
+    ledger.mark_failed(3, "missing secret: DAO_SECRET_X", deployment_status="Failed")
+    notes = {pid: ledger.history(pid)[-1] for pid in (1, 2, 3)}
+    assert notes[1].note == "dry run: would deploy as dao-1"
+    assert notes[2].note == "refused by policy: too many replicas"
+    assert notes[3].note == "missing secret: DAO_SECRET_X"
+    assert ledger.get(3).deployment_status == "Failed"
+    assert ledger.get(1).deployment_name == "dao-1" and ledger.get(1).reason is None
+    entry = notes[2]
+    assert entry.proposal_id == 2 and entry.state is S.REJECTED
+    assert datetime.fromisoformat(entry.at).utcoffset() == timedelta(0)
+    assert datetime.fromisoformat(ledger.get(2).first_seen_at).utcoffset() == timedelta(0)
+
+
+def test_a_refused_transition_names_the_states_it_is_allowed_from(ledger: Ledger) -> None:
+    ledger.record_batch([make_event(1)], 101)
+    ledger.mark_creating(1, "dao-1", in_flight_until=SENT)
+    ledger.mark_created(1, "inst-1", "order-1", at=SENT)
+    with pytest.raises(InvalidTransitionError) as refused:
+        ledger.mark_planned(1, "dao-1")
+    assert str(refused.value) == (
+        "mark_planned: proposal 1 cannot go from CREATED to PLANNED "
+        "(allowed from: PLANNED, RECORDED)"
+    )
+
+
+@pytest.mark.parametrize("limit", [-1, True, "3"])
+def test_rows_refuses_a_limit_that_is_not_a_non_negative_int(ledger: Ledger, limit) -> None:
+    with pytest.raises(ValueError, match=r"^limit must be a non-negative int or None, got "):
+        ledger.rows(limit)
+
+
+@pytest.mark.parametrize("value", [True, "1", 0, -5])
+def test_chain_ids_must_be_positive_ints(ledger_path: Path, value) -> None:
+    with pytest.raises(ValueError, match=r"^chain_id must be a positive int"):
+        Ledger(ledger_path, chain_id=value, dao_address=DAO)
+
+
+@pytest.mark.parametrize("value", [True, "1", -1, 2**256])
+def test_proposal_ids_must_be_uint256_ints(ledger: Ledger, value) -> None:
+    with pytest.raises(ValueError, match=r"^proposal_id must be an int in the uint256 range"):
+        ledger.get(value)
+
+
+def test_a_known_event_seen_again_is_logged_as_ignored(
+    ledger: Ledger, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="services.bot.ledger")
+    event = make_event(1)
+    ledger.record_batch([event], 101)
+    ledger.record_batch([event], 101)
+    assert caplog.records[-1].getMessage() == (
+        f"proposal 1 already recorded (tx {event.tx_hash} log 0); ignored"
+    )
+
+
+def test_a_conflicting_event_is_logged_with_both_payloads(
+    ledger: Ledger, caplog: pytest.LogCaptureFixture
+) -> None:
+    kept = make_event(1)
+    other = make_event(1, spec='{"clusterName": "other"}', sender=DAO, tx_seed=9, log_index=2)
+    ledger.record_batch([kept], 101)
+    ledger.record_batch([other], 110)
+    assert caplog.records[-1].getMessage() == (
+        f"conflicting DeployEvent ignored: proposal 1 from {DAO.lower()} spec {other.spec_hash} "
+        f"at tx {other.tx_hash} log 2; the ledger keeps proposal 1 from {MEMBER.lower()} spec "
+        f"{kept.spec_hash} at tx {kept.tx_hash} log 0"
+    )
+
+
+def open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_closing_a_ledger_releases_its_files(ledger_path: Path) -> None:
+    before = open_files()
+    with Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO) as ledger:
+        ledger.record_batch([make_event(1)], 101)
+        assert open_files() > before
+    assert open_files() == before
+    reader = Ledger.open_readonly(ledger_path)
+    reader.close()
+    assert open_files() == before
+
+
+def test_a_ledger_that_refuses_to_open_leaves_no_file_open(ledger_path: Path) -> None:
+    Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO).close()
+    before = open_files()
+    with pytest.raises(LedgerMismatchError) as refused:
+        Ledger(ledger_path, chain_id=1, dao_address=DAO)
+    assert open_files() == before
+    with pytest.raises(LedgerMismatchError) as refused:
+        Ledger.open_readonly(ledger_path, chain_id=1)
+    assert open_files() == before
+    assert refused.value  # the traceback, which holds the ledger object, is still alive here
+
+
+def test_status_updates_refuse_urls_that_are_not_strings(ledger: Ledger) -> None:
+    ledger.record_batch([make_event(1)], 101)
+    ledger.mark_creating(1, "dao-1", in_flight_until=SENT)
+    ledger.mark_created(1, "inst-1", "order-1", at=SENT)
+    for urls in ("https://app.example", [1]):
+        with pytest.raises(ValueError, match=r"^urls must be a sequence of str, got "):
+            ledger.mark_progress(1, "Pending", urls)  # type: ignore[arg-type]
