@@ -18,13 +18,13 @@ from mutmut.configuration import Config
 
 
 class _Ids:
-    """A pytest plugin that keeps the ids of the collected tests."""
+    """A pytest plugin that keeps the ids of the tests selected (after `--deselect`)."""
 
     def __init__(self) -> None:
         self.ids: list[str] = []
 
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        self.ids = [item.nodeid for item in items]
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.ids = [item.nodeid for item in session.items]
 
 
 def _arguments() -> list[str]:
