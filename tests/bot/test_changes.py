@@ -4,6 +4,7 @@ execution order, refused with the reason when their target cannot be changed; an
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 import pytest
@@ -355,3 +356,36 @@ def test_a_bad_envelope_is_rejected_with_what_is_wrong_and_changes_nothing(
     assert not any(e["path"].endswith("/close") for e in emulator.request_log(all_requests=True))
     assert ledger.get(1).voted_spec_json == ledger.get(1).spec_json
     assert instance == ledger.get(1).instance_id
+
+
+def test_a_dry_run_plans_each_change_and_says_what_it_would_do(
+    ledger, record, emulator, make_deployer, caplog
+):
+    caplog.set_level(logging.INFO, logger="services.bot.changes")
+    deployed_instance(record, ledger, make_deployer)
+    record(3, WEB)
+    settle(make_deployer(), ledger, 3)
+    record(4, update(tag="1.28"))
+    record(5, close(3))
+    dry = Deployer(
+        ledger,
+        None,
+        DeployPolicy(),
+        BotMetrics(),
+        DeployerOptions(chain_id=CHAIN_ID, dao_address=DAO, dry_run=True),
+        environ={},
+    )
+    dry.advance()
+    planned = [ledger.get(pid) for pid in (4, 5)]
+    assert [row.state for row in planned] == [S.PLANNED, S.PLANNED]
+    assert [row.deployment_name for row in planned] == [
+        ledger.get(1).deployment_name,
+        ledger.get(3).deployment_name,
+    ]
+    messages = [r.getMessage() for r in caplog.records if r.name == "services.bot.changes"]
+    assert messages == [
+        "proposal 4: valid; dry run, would update the instance of proposal 1",
+        "proposal 5: valid; dry run, would close the instance of proposal 3",
+    ]
+    assert updates(emulator) == []
+    assert not any(e["path"].endswith("/close") for e in emulator.request_log(all_requests=True))
