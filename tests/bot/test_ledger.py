@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -35,9 +36,11 @@ from services.bot.ledger import (
     LedgerMismatchError,
     LedgerReadOnlyError,
     LedgerSchemaError,
+    LedgerUnavailableError,
     NewEvent,
     UnknownProposalError,
     default_ledger_path,
+    read_binding,
     read_rows,
 )
 from services.bot.ledger_schema import MIGRATIONS
@@ -1291,3 +1294,112 @@ def test_status_updates_refuse_urls_that_are_not_strings(ledger: Ledger) -> None
     for urls in ("https://app.example", [1]):
         with pytest.raises(ValueError, match=r"^urls must be a sequence of str, got "):
             ledger.mark_progress(1, "Pending", urls)  # type: ignore[arg-type]
+
+
+def test_a_failed_notification_counts_its_attempt_and_keeps_its_error(
+    ledger_location: str | Path,
+) -> None:
+    with Ledger(
+        ledger_location, chain_id=CHAIN_ID, dao_address=DAO, notify_sinks=["slack-1"]
+    ) as ledger:
+        ledger.record_batch([make_event(1)], 101)
+        [event] = ledger.pending_notifications("slack-1", limit=10)
+        ledger.notification_failed(event.id, "slack-1", "HTTP 500 " + "x" * 600)
+        ledger.notification_failed(event.id, "slack-1", "connection refused")
+        [delivery] = ledger.dump()["deliveries"]
+        assert (delivery["attempts"], delivery["last_error"]) == (2, "connection refused")
+        assert delivery["delivered_at"] is None
+        ledger.notification_failed(event.id, "slack-1", "HTTP 500 " + "x" * 600)
+        [delivery] = ledger.dump()["deliveries"]
+        assert (
+            delivery["attempts"] == 3 and delivery["last_error"] == ("HTTP 500 " + "x" * 600)[:500]
+        )
+        assert [e.id for e in ledger.pending_notifications("slack-1", limit=10)] == [event.id]
+
+
+def test_a_replica_releases_one_claim_and_counts_only_live_claims_on_unfinished_rows(
+    ledger: Ledger,
+) -> None:
+    ledger.record_batch([make_event(pid) for pid in (1, 2, 3)], 103)
+    for pid in (1, 2, 3):
+        ledger.claim(pid, "replica-a", lease_s=30)
+    assert ledger.release_claims("replica-b", 1) == 0  # not its claim
+    assert ledger.release_claims("replica-a", 1) == 1
+    released = ledger.get(1)
+    assert released is not None and (released.claimed_by, released.claim_until) == (None, None)
+    assert ledger.get(2).claimed_by == "replica-a"
+    assert ledger.claims_held("replica-a") == 2
+    ledger.mark_rejected(3, "invalid spec")
+    assert ledger.get(3).claimed_by == "replica-a"  # a finished row's claim no longer counts
+    assert ledger.claims_held("replica-a") == 1
+    with pytest.raises(ValueError, match=r"^proposal_id must be an int in the uint256 range"):
+        ledger.release_claims("replica-a", -1)
+
+
+def test_read_binding_says_what_a_ledger_lacks(ledger_location: str | Path) -> None:
+    shown = LedgerLocation.parse(ledger_location)
+    if isinstance(ledger_location, Path):
+        with pytest.raises(FileNotFoundError) as missing:
+            read_binding(ledger_location)
+        assert str(missing.value) == f"no ledger at {ledger_location}"
+    engine = raw_engine(ledger_location)
+    engine.connect().close()
+    with pytest.raises(LedgerSchemaError) as empty:
+        read_binding(ledger_location)
+    assert (str(empty.value), empty.value.version) == (f"ledger {shown} has no tables yet", 0)
+    Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO).close()
+    assert read_binding(ledger_location) == (CHAIN_ID, DAO.lower())
+    with engine.begin() as raw:
+        raw.exec_driver_sql("DELETE FROM meta WHERE key = 'dao_address'")
+    engine.dispose()
+    with pytest.raises(LedgerError) as unbound:
+        read_binding(ledger_location)
+    assert str(unbound.value) == f"ledger {shown} is not bound to a chain and DAO yet"
+
+
+def test_read_binding_leaves_a_first_release_ledger_as_it_was(ledger_path: Path) -> None:
+    with closing(sqlite3.connect(ledger_path, isolation_level=None)) as raw:
+        for statement in VERSION_1_SCHEMA:
+            raw.execute(statement)
+        raw.executemany(
+            "INSERT INTO meta VALUES (?, ?)", [("chain_id", "5"), ("dao_address", DAO.lower())]
+        )
+        raw.execute("PRAGMA user_version = 1")
+    before = open_files()
+    assert read_binding(ledger_path) == (5, DAO.lower())
+    assert open_files() == before
+    with closing(sqlite3.connect(ledger_path)) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("delete",)  # not switched to WAL
+        assert raw.execute("PRAGMA user_version").fetchone() == (1,)
+
+
+def test_read_binding_of_an_unreachable_database_names_it() -> None:
+    location = "postgresql://deploybot@127.0.0.1:1/ledger"
+    shown = re.escape(str(LedgerLocation.parse(location)))
+    with pytest.raises(LedgerUnavailableError, match=rf"^ledger database {shown} unavailable: "):
+        read_binding(location)
+
+
+def test_outbox_with_a_limit_gives_the_newest_events_oldest_first(ledger: Ledger) -> None:
+    ledger.record_batch([make_event(1), make_event(2), make_event(3)], 103)
+    ledger.mark_rejected(2, "invalid spec")
+    everything = ledger.outbox()
+    assert [(e.kind, e.proposal_id) for e in everything] == [
+        ("executed", 1), ("executed", 2), ("executed", 3), ("rejected", 2)
+    ]  # fmt: skip
+    assert ledger.outbox(limit=2) == everything[-2:]
+    assert ledger.outbox(limit=0) == []
+
+
+def test_a_replayed_event_is_compared_with_its_own_row_only(
+    ledger: Ledger, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Rows that share only a transaction or only a log index with it are other events."""
+    caplog.set_level(logging.DEBUG, logger="services.bot.ledger")
+    first, other_log = make_event(1), make_event(2, tx_seed=1, log_index=1)
+    ledger.record_batch([first, other_log, make_event(3)], 103)
+    caplog.clear()
+    ledger.record_batch([first], 103)
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.DEBUG, f"proposal 1 already recorded (tx {first.tx_hash} log 0); ignored")
+    ]
