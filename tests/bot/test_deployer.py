@@ -15,7 +15,13 @@ from pathlib import Path
 import pytest
 
 from services.bot.deployer import SOLE_REPLICA, Deployer, DeployerOptions, deployment_name
-from services.bot.ledger import DeploymentState, Ledger, LedgerUnavailableError, NewEvent
+from services.bot.ledger import (
+    DeploymentState,
+    Ledger,
+    LedgerReadOnlyError,
+    LedgerUnavailableError,
+    NewEvent,
+)
 from services.bot.metrics import BotMetrics
 from services.spec.model import (
     MAX_SPEC_BYTES,
@@ -1095,3 +1101,29 @@ def test_a_refusal_from_spheron_still_ends_an_outage(
     assert metrics.outages(time.time()) == {}
     assert ledger.get(72).state is S.CREATED  # noted and retried, see below
     assert ledger.history(72)[-1].note.endswith("; will retry")
+
+
+def test_an_error_the_ledger_refuses_to_record_is_logged_and_the_run_goes_on(
+    ledger, record, caplog
+):
+    class BrokenPolicy(DeployPolicy):
+        def violations(self, spec):
+            raise KeyError("a policy bug")
+
+    record(73, spec_text())
+    with Ledger.open_readonly(ledger.location) as reader:
+        deployer = Deployer(
+            reader,
+            None,
+            BrokenPolicy(),
+            BotMetrics(),
+            DeployerOptions(chain_id=CHAIN_ID, dao_address=DAO, dry_run=True),
+            environ={},
+        )
+        assert deployer.advance() is True
+    [refused] = [
+        r for r in caplog.records if r.getMessage() == "proposal 73: could not record the error"
+    ]
+    assert refused.name == "services.bot.deployer" and refused.levelno == logging.ERROR
+    assert refused.exc_info is not None and refused.exc_info[0] is LedgerReadOnlyError
+    assert ledger.get(73).state is S.RECORDED
