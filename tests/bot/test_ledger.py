@@ -1403,3 +1403,19 @@ def test_a_replayed_event_is_compared_with_its_own_row_only(
     assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
         (logging.DEBUG, f"proposal 1 already recorded (tx {first.tx_hash} log 0); ignored")
     ]
+
+
+def test_dump_gives_rows_with_generated_keys_in_key_order_whatever_the_order_written(
+    ledger_location: str | Path, tmp_path: Path
+) -> None:
+    with Ledger(tmp_path / "source.sqlite3", chain_id=CHAIN_ID, dao_address=DAO) as source:
+        source.record_batch([make_event(pid) for pid in (1, 2, 3)], 103)
+        source.mark_rejected(2, "invalid spec")
+        dumped = source.dump()
+    shuffled = {**dumped, "history": dumped["history"][::-1], "outbox": dumped["outbox"][::-1]}
+    with Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO) as copy:
+        copy.restore(shuffled)
+        again = copy.dump()
+    for table in ("history", "outbox"):
+        assert [row["id"] for row in again[table]] == [row["id"] for row in dumped[table]]
+        assert again[table] == dumped[table]
