@@ -1419,3 +1419,31 @@ def test_dump_gives_rows_with_generated_keys_in_key_order_whatever_the_order_wri
     for table in ("history", "outbox"):
         assert [row["id"] for row in again[table]] == [row["id"] for row in dumped[table]]
         assert again[table] == dumped[table]
+
+
+def test_live_instances_are_deployed_deployments_without_a_change_in_flight_in_chain_order(
+    ledger: Ledger,
+) -> None:
+    def deploy(pid: int, block: int, log_index: int, *, settle: bool = True) -> None:
+        ledger.record_batch([make_event(pid, block=block, log_index=log_index)], block)
+        ledger.mark_creating(pid, f"dao-{pid}", in_flight_until=SENT)
+        ledger.mark_created(pid, f"inst-{pid}", f"order-{pid}", at=SENT)
+        if settle:
+            ledger.mark_deployed(pid, "Deployed")
+
+    def change(pid: int, target: int) -> None:
+        update = json.dumps({"action": "update", "target": target, "changes": {"replicas": 2}})
+        ledger.record_batch([make_event(pid, block=200 + pid, spec=update)], 200 + pid)
+
+    deploy(5, 100, 1)
+    deploy(9, 100, 0)
+    deploy(7, 99, 5)
+    deploy(6, 98, 0)
+    deploy(8, 97, 0, settle=False)  # still being deployed
+    change(20, 6)
+    ledger.mark_creating(20, "dao-6", in_flight_until=SENT)  # an update of 6 in flight
+    change(21, 7)
+    ledger.mark_rejected(21, "refused by policy")  # an update of 7 that never ran
+    live = ledger.live_instances()
+    assert [row.proposal_id for row in live] == [7, 9, 5]
+    assert all(row.kind == "deploy" and row.state is S.DEPLOYED for row in live)
