@@ -1447,3 +1447,20 @@ def test_live_instances_are_deployed_deployments_without_a_change_in_flight_in_c
     live = ledger.live_instances()
     assert [row.proposal_id for row in live] == [7, 9, 5]
     assert all(row.kind == "deploy" and row.state is S.DEPLOYED for row in live)
+
+
+def test_a_drift_is_noted_with_all_its_differences_and_notified_with_its_instance(
+    ledger: Ledger, row_in_state: Callable[[DeploymentState, int], int]
+) -> None:
+    pid = row_in_state(S.DEPLOYED, 1)
+    changed = ["tag: voted 1.27, running 1.28", "replicas: voted 2, running 3"]
+    assert ledger.record_drift(pid, {"kind": "changed", "differences": changed})
+    assert ledger.record_drift(pid, {"kind": "closed"})  # a drift may come without details
+    assert [h.note for h in ledger.history(pid)][-2:] == [
+        "drift (changed): tag: voted 1.27, running 1.28; replicas: voted 2, running 3",
+        "drift (closed): ",
+    ]
+    assert [e.fields for e in ledger.outbox() if e.kind == "drift"] == [
+        {"drift_kind": "changed", "differences": changed, "instance_id": "inst-1"},
+        {"drift_kind": "closed", "differences": [], "instance_id": "inst-1"},
+    ]
