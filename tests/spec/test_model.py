@@ -19,6 +19,7 @@ from services.spec.model import (
     SecretEnvVar,
     SpecError,
     canonical_json,
+    format_errors,
     names_a_secret,
     parse_spec,
     resolve_secrets,
@@ -910,3 +911,18 @@ def test_an_overflowing_number_is_quoted_up_to_40_characters() -> None:
     with pytest.raises(SpecError) as caught:
         parse_spec('{"a": ' + number + "}")
     assert caught.value.errors == [f"spec: invalid JSON: number {number[:40]} is out of range"]
+
+
+def test_integers_are_quoted_below_10_to_the_30_and_named_from_there() -> None:
+    assert errors_of(changed("configuration.storage", 10**30 - 1)) == [
+        f"configuration.storage: must be at most 1024 (got {10**30 - 1})"
+    ]
+    assert errors_of(changed("configuration.storage", 10**30)) == [
+        "configuration.storage: must be at most 1024 (got a very large integer)"
+    ]
+
+
+def test_an_error_of_the_whole_document_is_placed_at_spec() -> None:
+    with pytest.raises(ValidationError) as caught:
+        InstanceSpec.model_validate([base_spec()])
+    assert format_errors(caught.value) == ["spec: must be an object (got an array)"]
