@@ -926,3 +926,15 @@ def test_an_error_of_the_whole_document_is_placed_at_spec() -> None:
     with pytest.raises(ValidationError) as caught:
         InstanceSpec.model_validate([base_spec()])
     assert format_errors(caught.value) == ["spec: must be an object (got an array)"]
+
+
+def test_an_error_without_a_message_of_its_own_is_pydantics_in_lower_case() -> None:
+    """A lone surrogate never comes from JSON (load_document refuses the escape), but a spec
+    validated from Python data may hold one: pydantic refuses it in its own words."""
+    doc = base_spec()
+    doc["clusterName"] = "web\ud800"
+    with pytest.raises(ValidationError) as caught:
+        InstanceSpec.model_validate(doc, by_alias=True, by_name=False)
+    assert format_errors(caught.value) == [
+        "clusterName: input should be a valid string, unable to parse raw data as a unicode string"
+    ]
