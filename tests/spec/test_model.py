@@ -19,7 +19,9 @@ from services.spec.model import (
     SecretEnvVar,
     SpecError,
     canonical_json,
+    check_canonical_size,
     format_errors,
+    load_document,
     names_a_secret,
     parse_spec,
     resolve_secrets,
@@ -938,3 +940,30 @@ def test_an_error_without_a_message_of_its_own_is_pydantics_in_lower_case() -> N
     assert format_errors(caught.value) == [
         "clusterName: input should be a valid string, unable to parse raw data as a unicode string"
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        ('{"a": ' + '{"b": ' * 16 + "1" + "}" * 17, True),  # 17 levels of objects
+        ('{"k": "v", "deep": ' + "[" * 16 + "]" * 16 + "}", True),  # after a string
+        ('{"k": "x\\\\y", "deep": ' + "[" * 16 + "]" * 16 + "}", True),  # after an escape
+        ('{"a": "\\"' + "[" * 20 + '"}', False),  # an escaped quote does not end the string
+        ('{"a": ' + "[" * 15 + "]" * 15 + ', "b": [], "c": []}', False),  # 16 levels
+    ],
+    ids=["objects", "after-a-string", "after-an-escape", "escaped-quote", "sixteen"],
+)
+def test_nesting_is_counted_outside_strings_up_to_16_levels(text: str, refused: bool) -> None:
+    if refused:
+        with pytest.raises(SpecError) as caught:
+            load_document(text, max_bytes=MAX_SPEC_BYTES)
+        assert caught.value.errors == ["spec: invalid JSON: nested deeper than 16 levels"]
+    else:
+        assert isinstance(load_document(text, max_bytes=MAX_SPEC_BYTES), dict)
+
+
+def test_a_canonical_form_over_the_limit_is_refused_with_both_sizes() -> None:
+    check_canonical_size("é" * 5, 10)
+    with pytest.raises(SpecError) as caught:
+        check_canonical_size("é" * 5 + "x", 10)
+    assert caught.value.errors == ["spec: canonical form is 11 bytes, over the limit of 10 bytes"]
