@@ -950,8 +950,9 @@ def test_an_error_without_a_message_of_its_own_is_pydantics_in_lower_case() -> N
         ('{"k": "x\\\\y", "deep": ' + "[" * 16 + "]" * 16 + "}", True),  # after an escape
         ('{"a": "\\"' + "[" * 20 + '"}', False),  # an escaped quote does not end the string
         ('{"a": ' + "[" * 15 + "]" * 15 + ', "b": [], "c": []}', False),  # 16 levels
+        ('{"a": ' + "[" * 10 + "]" + "[" * 7 + "]" * 16 + "}", True),  # 17 after a close
     ],
-    ids=["objects", "after-a-string", "after-an-escape", "escaped-quote", "sixteen"],
+    ids=["objects", "after-a-string", "after-an-escape", "escaped-quote", "sixteen", "reopened"],
 )
 def test_nesting_is_counted_outside_strings_up_to_16_levels(text: str, refused: bool) -> None:
     if refused:
