@@ -481,3 +481,18 @@ def test_a_change_in_flight_that_the_policy_now_refuses_is_rejected_without_an_e
     row = ledger.get(2)
     assert row.state is S.REJECTED and row.reason.startswith("refused by policy: ")
     assert unexpected_errors(metrics) == 0 and updates(emulator) == []
+
+
+def test_a_close_that_landed_before_a_crash_is_recognised_not_sent_again(
+    ledger, record, emulator, make_deployer, spheron_client_factory, clock
+):
+    instance = deployed_instance(record, ledger, make_deployer)
+    record(2, close())
+    crashed_while_sending(ledger, clock, emulator, spheron_client_factory, 2, window_s=-1)
+    SpheronTarget(spheron_client_factory(emulator)).close(instance)  # the request that landed
+    sent = closes(emulator)
+    metrics = BotMetrics()
+    make_deployer(metrics=metrics).advance()
+    assert ledger.get(2).state is S.CLOSED and ledger.get(1).closed_by == 2
+    assert closes(emulator) == sent
+    assert unexpected_errors(metrics) == 0

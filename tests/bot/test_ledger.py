@@ -1332,6 +1332,11 @@ def test_a_replica_releases_one_claim_and_counts_only_live_claims_on_unfinished_
     ledger.mark_rejected(3, "invalid spec")
     assert ledger.get(3).claimed_by == "replica-a"  # a finished row's claim no longer counts
     assert ledger.claims_held("replica-a") == 1
+    ledger.record_batch([make_event(4)], 104)
+    ledger.claim(4, "replica-a", lease_s=0.1)
+    assert ledger.claims_held("replica-a") == 2
+    time.sleep(0.2)  # nobody took it over, but the lease ran out
+    assert ledger.claims_held("replica-a") == 1
     with pytest.raises(ValueError, match=r"^proposal_id must be an int in the uint256 range"):
         ledger.release_claims("replica-a", -1)
 
