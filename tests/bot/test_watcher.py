@@ -16,8 +16,9 @@ import pytest
 from web3 import Web3
 
 from services.bot.deployer import Deployer, DeployerOptions
+from services.bot.drift import DriftWatch
 from services.bot.leadership import AdvisoryLeadership
-from services.bot.ledger import DeploymentState, Ledger, LedgerLocation
+from services.bot.ledger import DeploymentState, Ledger, LedgerLocation, NewEvent
 from services.bot.metrics import BotMetrics
 from services.bot.watcher import PROGRESS_EVERY_S, FatalBotError, Watcher, WatchOptions
 from services.chain.etherscan import EtherscanClient, EtherscanError, EtherscanFatalError
@@ -29,7 +30,7 @@ from services.chain.events import (
     deploy_event_topic0,
 )
 from services.chain.log_sources import EtherscanLogSource, LogSourceUnavailable, RpcLogSource
-from services.spec.model import canonical_json, parse_spec
+from services.spec.model import canonical_json, parse_spec, spec_hash
 from services.spec.policy import DeployPolicy
 from services.targets.spheron import SpheronTarget
 from testbed.emulators.etherscan import EtherscanStandIn, Faults, GeneratedLogs
@@ -80,6 +81,8 @@ def make_watcher(standin, emulator, ledger, spheron_client_factory):
         reread_blocks=0,
         backoff_s=0.001,
         target=None,
+        drift_target=None,
+        drift_clock=time.monotonic,
     ):
         metrics = BotMetrics()
         client = EtherscanClient(
@@ -107,7 +110,10 @@ def make_watcher(standin, emulator, ledger, spheron_client_factory):
             once=once,
             reread_blocks=reread_blocks,
         )
-        watcher = Watcher(source, ledger, deployer, metrics, options, stop)
+        drift = None
+        if drift_target is not None:  # drift checks every hour of `drift_clock`
+            drift = DriftWatch(ledger, drift_target, metrics, interval_s=3600, clock=drift_clock)
+        watcher = Watcher(source, ledger, deployer, metrics, options, stop, drift=drift)
         watcher.metrics = metrics
         watcher.stop = stop
         return watcher
@@ -715,3 +721,62 @@ def test_a_start_block_beyond_the_confirmed_head_reads_nothing_and_ends_an_outag
     assert ledger.checkpoint() is None
     assert watcher.metrics.outages(time.time()) == {}
     assert watcher.metrics.registry.get_sample_value("service_up", {"service": "etherscan"}) == 1
+
+
+def test_the_loop_checks_drift_when_due_and_an_outage_only_interrupts_the_check(
+    chain, ledger, emulator, spheron_client_factory, make_watcher, caplog
+):
+    caplog.set_level(logging.DEBUG, logger="services.bot.watcher")
+    now = [0.0]
+    deploy_event(chain, 1, block=10)
+    spheron = SpheronTarget(spheron_client_factory(emulator))
+    watcher = make_watcher(drift_target=spheron, drift_clock=lambda: now[0])
+    worker, codes = run_in_thread(watcher)
+    try:
+        wait_until(
+            lambda: ledger.get(1) is not None and ledger.get(1).state is S.DEPLOYED,
+            timeout_s=20,
+            what="the instance deployed",
+        )
+        instance = ledger.get(1).instance_id
+        spheron.update(
+            instance,
+            parse_spec(SPEC.replace('"tag":"1.27"', '"tag":"9.9"')),
+            secret_values={},
+            request_key="outside-the-dao",
+            on_sending=lambda: None,
+        )
+        time.sleep(0.3)  # several polls, and no check: the last one was less than an hour ago
+        assert ledger.get(1).drift is None
+        now[0] += 3600
+        wait_until(lambda: ledger.get(1).drift is not None, timeout_s=10, what="the drift")
+        assert ledger.get(1).drift["kind"] == "changed"
+        emulator.set_faults(FaultPlan(error_rate=1.0))
+        now[0] += 3600
+        wait_until(
+            lambda: any(
+                m.startswith("drift check interrupted: ") for m in watcher_messages(caplog)
+            ),
+            timeout_s=10,
+            what="the interrupted check",
+        )
+    finally:
+        watcher.stop.set()
+        worker.join(5)
+    [interrupted] = [m for m in watcher_messages(caplog) if m.startswith("drift check interrupted")]
+    assert "503" in interrupted and "%s" not in interrupted
+    assert codes == [0]
+
+
+def test_a_token_spheron_refuses_during_a_drift_check_stops_the_bot(
+    ledger, emulator, spheron_client_factory, make_watcher
+):
+    revoked = SpheronTarget(spheron_client_factory(emulator, token="revoked-token"))
+    deployed = NewEvent(1, SENDER, SPEC, "0x" + spec_hash(SPEC).hex(), 5, "0x" + "ee" * 32, 0)
+    ledger.record_batch([deployed], 9)
+    ledger.mark_creating(1, "dao-1", in_flight_until=0)
+    ledger.mark_created(1, "instance-1", "order-1", at=0)
+    ledger.mark_deployed(1, "Deployed")
+    watcher = make_watcher(drift_target=revoked)
+    with pytest.raises(FatalBotError, match=r"^Spheron refused the access token: "):
+        watcher.run()
