@@ -18,7 +18,13 @@ from web3 import Web3
 from services.bot.deployer import Deployer, DeployerOptions
 from services.bot.drift import DriftWatch
 from services.bot.leadership import AdvisoryLeadership
-from services.bot.ledger import DeploymentState, Ledger, LedgerLocation, NewEvent
+from services.bot.ledger import (
+    DeploymentState,
+    Ledger,
+    LedgerLocation,
+    LedgerUnavailableError,
+    NewEvent,
+)
 from services.bot.metrics import BotMetrics
 from services.bot.watcher import PROGRESS_EVERY_S, FatalBotError, Watcher, WatchOptions
 from services.chain.etherscan import EtherscanClient, EtherscanError, EtherscanFatalError
@@ -36,6 +42,7 @@ from services.targets.spheron import SpheronTarget
 from testbed.emulators.etherscan import EtherscanStandIn, Faults, GeneratedLogs
 from testbed.emulators.spheron import FaultPlan
 from testbed.waiting import wait_until
+from tests.bot.test_ledger import raw_engine
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CHAIN_ID = 11155111
@@ -780,3 +787,32 @@ def test_a_token_spheron_refuses_during_a_drift_check_stops_the_bot(
     watcher = make_watcher(drift_target=revoked)
     with pytest.raises(FatalBotError, match=r"^Spheron refused the access token: "):
         watcher.run()
+
+
+class TestALedgerLockedByAnotherWriter:
+    @pytest.fixture
+    def ledger(self, tmp_path):
+        path = tmp_path / "ledger.sqlite3"
+        with Ledger(path, chain_id=CHAIN_ID, dao_address=DAO, busy_timeout_ms=50) as opened:
+            yield opened
+
+    def test_is_an_outage_of_the_ledger_until_a_poll_writes_again(
+        self, chain, ledger, make_watcher
+    ):
+        deploy_event(chain, 1, block=10)
+        watcher = make_watcher()
+        other = raw_engine(ledger.path)
+        with other.connect() as locking:
+            locking.exec_driver_sql("BEGIN IMMEDIATE")
+            with pytest.raises(LedgerUnavailableError) as refused:
+                watcher.poll()
+            locking.exec_driver_sql("ROLLBACK")
+        other.dispose()
+        outage = watcher.metrics.outages(time.time())["ledger"]
+        assert outage["last_error"] == " ".join(str(refused.value).split())
+        assert "database is locked" in outage["last_error"]
+        assert ledger.get(1) is None and polls(watcher, "error") == 1
+        watcher.poll()
+        assert ledger.get(1) is not None
+        assert watcher.metrics.outages(time.time()) == {}
+        assert watcher.metrics.registry.get_sample_value("service_up", {"service": "ledger"}) == 1
