@@ -438,7 +438,7 @@ def polls(watcher, outcome: str) -> float:
 
 def run_in_thread(watcher) -> tuple[threading.Thread, list[int]]:
     codes: list[int] = []
-    worker = threading.Thread(target=lambda: codes.append(watcher.run()))
+    worker = threading.Thread(target=lambda: codes.append(watcher.run()), daemon=True)
     worker.start()
     return worker, codes
 
@@ -785,8 +785,21 @@ def test_a_token_spheron_refuses_during_a_drift_check_stops_the_bot(
     ledger.mark_created(1, "instance-1", "order-1", at=0)
     ledger.mark_deployed(1, "Deployed")
     watcher = make_watcher(drift_target=revoked)
-    with pytest.raises(FatalBotError, match=r"^Spheron refused the access token: "):
-        watcher.run()
+    stopped: list[FatalBotError] = []
+
+    def run() -> None:
+        try:
+            watcher.run()
+        except FatalBotError as error:
+            stopped.append(error)
+
+    worker = threading.Thread(target=run, daemon=True)  # bounded, whatever the loop does
+    worker.start()
+    worker.join(10)
+    watcher.stop.set()
+    worker.join(5)
+    assert len(stopped) == 1
+    assert str(stopped[0]).startswith("Spheron refused the access token: ")
 
 
 class TestALedgerLockedByAnotherWriter:
