@@ -4,6 +4,7 @@
 #   make test   the test suite (contracts, services, scripts, the deploy bot on SQLite and
 #               PostgreSQL, the web app)
 #   make bench  gas, bot and web app benchmarks -> bench/results.json
+#   make mutation  mutation testing of the bot core, per-module scores (not part of make test)
 #   make lint   ruff, and tsc on the web app
 
 SHELL := /bin/sh
@@ -15,7 +16,7 @@ export PATH := $(BIN):$(PATH)
 # Ape never reaches the network for these in tests and the demo.
 export APE_DISABLE_TELEMETRY := 1
 
-.PHONY: all install solc chromium postgresql test lint format demo bench clean
+.PHONY: all install solc chromium postgresql test lint format demo bench mutation clean
 
 all: install
 
@@ -86,5 +87,19 @@ demo: install
 bench: install postgresql
 	$(BIN)/python -m bench.run
 
+# mutmut over the bot core (deployer, changes, ledger, watcher, spec model; `[tool.mutmut]` in
+# pyproject.toml) with statement deletion added, from a clean slate, then the figures
+# (testbed/mutation). Niced: it runs MUTATION_JOBS mutants at once for tens of minutes.
+MUTATION_JOBS ?= 2
+
+$(VENV)/.mutation-installed: $(VENV)/.installed requirements-mutation.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-mutation.txt
+	touch $@
+
+mutation: $(VENV)/.mutation-installed .build/__local__.json postgresql
+	rm -rf mutants
+	nice -n 19 $(BIN)/python -m testbed.mutation run --max-children $(MUTATION_JOBS)
+	$(BIN)/python -m testbed.mutation report
+
 clean:
-	rm -rf .build contracts/.cache webapp/generated webapp/dist
+	rm -rf .build contracts/.cache webapp/generated webapp/dist mutants

@@ -11,8 +11,15 @@ CHAIN_ID = 11155111
 #: The member that emits the DeployEvents in the Etherscan tests.
 SENDER = to_checksum_address("0x" + "a1" * 20)
 
-#: Pass as the value to `set_path` to delete the entry instead.
-DELETE = object()
+
+class _Delete:
+    """Pass `DELETE` as the value to `set_path` to delete the entry instead."""
+
+    def __repr__(self) -> str:  # test ids that show it stay the same from run to run
+        return "DELETE"
+
+
+DELETE = _Delete()
 
 
 def set_path(doc: Any, path: str, value: object) -> None:

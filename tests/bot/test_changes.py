@@ -4,6 +4,7 @@ execution order, refused with the reason when their target cannot be changed; an
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 import pytest
@@ -72,6 +73,10 @@ def deployed_instance(record, ledger, make_deployer) -> str:
 
 def updates(emulator) -> list[dict]:
     return [e for e in emulator.request_log(all_requests=True) if e["path"].endswith("/update")]
+
+
+def closes(emulator) -> list[dict]:
+    return [e for e in emulator.request_log(all_requests=True) if e["path"].endswith("/close")]
 
 
 def test_an_update_rolls_out_once_and_becomes_the_voted_state(
@@ -200,10 +205,12 @@ def test_an_update_in_flight_across_a_crash_is_recognised_not_sent_twice(
     make_deployer().advance()  # a restart at once: inside the window, nothing is sent
     time.sleep(1.2)  # the server completes the held update
     clock.now += 6
-    (row,) = settle(make_deployer(), ledger, 2)
+    metrics = BotMetrics()
+    (row,) = settle(make_deployer(metrics=metrics), ledger, 2)
     assert row.state is S.DEPLOYED
     assert len(updates(emulator)) == 1
     assert any("recognised update" in (entry.note or "") for entry in ledger.history(2))
+    assert unexpected_errors(metrics) == 0
 
 
 def test_a_close_in_flight_across_a_crash_is_not_an_error(
@@ -215,9 +222,13 @@ def test_a_close_in_flight_across_a_crash_is_not_an_error(
         FaultPlan(drop_response_next=1, path=f"/v1/cluster-instance/{instance}/close")
     )
     make_deployer().advance()
+    sent = closes(emulator)
     clock.now += 8
-    (row,) = settle(make_deployer(), ledger, 2)
+    metrics = BotMetrics()
+    (row,) = settle(make_deployer(metrics=metrics), ledger, 2)
     assert row.state is S.CLOSED
+    assert closes(emulator) == sent  # recognised as done, not sent again
+    assert unexpected_errors(metrics) == 0
 
 
 def test_drift_of_each_kind_is_recorded_and_cleared(
@@ -352,6 +363,136 @@ def test_a_bad_envelope_is_rejected_with_what_is_wrong_and_changes_nothing(
     (row,) = settle(make_deployer(), ledger, 2)
     assert row.state is S.REJECTED and reason in row.reason, row.reason
     assert updates(emulator) == []
-    assert not any(e["path"].endswith("/close") for e in emulator.request_log(all_requests=True))
+    assert closes(emulator) == []
     assert ledger.get(1).voted_spec_json == ledger.get(1).spec_json
     assert instance == ledger.get(1).instance_id
+
+
+def test_a_dry_run_plans_each_change_and_says_what_it_would_do(
+    ledger, record, emulator, make_deployer, caplog
+):
+    caplog.set_level(logging.INFO, logger="services.bot.changes")
+    deployed_instance(record, ledger, make_deployer)
+    record(3, WEB)
+    settle(make_deployer(), ledger, 3)
+    record(4, update(tag="1.28"))
+    record(5, close(3))
+    dry = Deployer(
+        ledger,
+        None,
+        DeployPolicy(),
+        BotMetrics(),
+        DeployerOptions(chain_id=CHAIN_ID, dao_address=DAO, dry_run=True),
+        environ={},
+    )
+    dry.advance()
+    planned = [ledger.get(pid) for pid in (4, 5)]
+    assert [row.state for row in planned] == [S.PLANNED, S.PLANNED]
+    assert [row.deployment_name for row in planned] == [
+        ledger.get(1).deployment_name,
+        ledger.get(3).deployment_name,
+    ]
+    messages = [r.getMessage() for r in caplog.records if r.name == "services.bot.changes"]
+    assert messages == [
+        "proposal 4: valid; dry run, would update the instance of proposal 1",
+        "proposal 5: valid; dry run, would close the instance of proposal 3",
+    ]
+    assert updates(emulator) == []
+    assert closes(emulator) == []
+
+
+def unexpected_errors(metrics) -> float:
+    return (
+        metrics.registry.get_sample_value(
+            "api_errors_total", {"service": "spheron", "kind": "other"}
+        )
+        or 0
+    )
+
+
+def crashed_while_sending(ledger, clock, emulator, spheron_client_factory, pid, *, window_s):
+    """Leave change `pid` as a crash leaves it: CREATING, with the instance's deployments as
+    they were before its request, in flight for `window_s` more seconds."""
+    target = ledger.get(ledger.get(pid).target_id)
+    before = SpheronTarget(spheron_client_factory(emulator)).inspect(target.instance_id)
+    ledger.mark_creating(
+        pid,
+        target.deployment_name,
+        in_flight_until=clock.now + window_s,
+        deployments_before=before.deployment_ids,
+    )
+
+
+def test_a_change_in_flight_is_resumed_exactly_when_its_window_ends(
+    ledger, record, emulator, make_deployer, spheron_client_factory, clock
+):
+    deployed_instance(record, ledger, make_deployer)
+    record(2, update(tag="1.28"))
+    crashed_while_sending(ledger, clock, emulator, spheron_client_factory, 2, window_s=5)
+    make_deployer().advance()
+    assert ledger.get(2).state is S.CREATING and updates(emulator) == []
+    clock.now += 5
+    make_deployer().advance()
+    assert ledger.get(2).state is S.CREATED and len(updates(emulator)) == 1
+
+
+def test_an_earlier_update_that_runs_the_same_spec_is_not_taken_for_this_one(
+    ledger, record, emulator, make_deployer, spheron_client_factory, clock
+):
+    instance = deployed_instance(record, ledger, make_deployer)
+    record(2, update(tag="1.28"))
+    (earlier,) = settle(make_deployer(), ledger, 2)
+    record(3, update(tag="1.28"))  # asks again for what already runs
+    crashed_while_sending(ledger, clock, emulator, spheron_client_factory, 3, window_s=-1)
+    (row,) = settle(make_deployer(), ledger, 3)
+    assert row.state is S.DEPLOYED and row.deployment_id != earlier.deployment_id
+    assert len(updates(emulator)) == 2
+    view = SpheronTarget(spheron_client_factory(emulator)).inspect(instance)
+    assert view.deployment_ids[-1] == row.deployment_id
+
+
+def test_an_update_made_outside_the_dao_is_not_taken_for_the_one_in_flight(
+    ledger, record, emulator, make_deployer, spheron_client_factory, clock
+):
+    instance = deployed_instance(record, ledger, make_deployer)
+    record(2, update(tag="1.28"))
+    crashed_while_sending(ledger, clock, emulator, spheron_client_factory, 2, window_s=-1)
+    foreign = SpheronTarget(spheron_client_factory(emulator)).update(
+        instance,
+        parse_spec(WEB.replace('"tag":"1.27"', '"tag":"9.9"')),
+        secret_values={},
+        request_key="outside-the-dao",
+        on_sending=lambda: None,
+    )
+    (row,) = settle(make_deployer(), ledger, 2)
+    assert row.state is S.DEPLOYED and row.deployment_id != foreign
+    running = SpheronTarget(spheron_client_factory(emulator)).inspect(instance).active
+    assert running.tag == "1.28"
+
+
+def test_a_change_in_flight_that_the_policy_now_refuses_is_rejected_without_an_error(
+    ledger, record, emulator, make_deployer, spheron_client_factory, clock
+):
+    deployed_instance(record, ledger, make_deployer)
+    record(2, update(replicas=3))
+    crashed_while_sending(ledger, clock, emulator, spheron_client_factory, 2, window_s=-1)
+    metrics = BotMetrics()
+    make_deployer(policy=DeployPolicy(max_replicas=2), metrics=metrics).advance()
+    row = ledger.get(2)
+    assert row.state is S.REJECTED and row.reason.startswith("refused by policy: ")
+    assert unexpected_errors(metrics) == 0 and updates(emulator) == []
+
+
+def test_a_close_that_landed_before_a_crash_is_recognised_not_sent_again(
+    ledger, record, emulator, make_deployer, spheron_client_factory, clock
+):
+    instance = deployed_instance(record, ledger, make_deployer)
+    record(2, close())
+    crashed_while_sending(ledger, clock, emulator, spheron_client_factory, 2, window_s=-1)
+    SpheronTarget(spheron_client_factory(emulator)).close(instance)  # the request that landed
+    sent = closes(emulator)
+    metrics = BotMetrics()
+    make_deployer(metrics=metrics).advance()
+    assert ledger.get(2).state is S.CLOSED and ledger.get(1).closed_by == 2
+    assert closes(emulator) == sent
+    assert unexpected_errors(metrics) == 0

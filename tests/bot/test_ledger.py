@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -18,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -29,12 +31,16 @@ from services.bot.ledger import (
     DeploymentState,
     InvalidTransitionError,
     Ledger,
+    LedgerError,
+    LedgerLocation,
     LedgerMismatchError,
     LedgerReadOnlyError,
     LedgerSchemaError,
+    LedgerUnavailableError,
     NewEvent,
     UnknownProposalError,
     default_ledger_path,
+    read_binding,
     read_rows,
 )
 from services.bot.ledger_schema import MIGRATIONS
@@ -1012,3 +1018,454 @@ def test_replicas_racing_for_rows_claim_each_exactly_once(ledger_location: str |
         thread.join()
     claimed = sorted(pid for pids in won.values() for pid in pids)
     assert claimed == list(range(1, 41))
+
+
+# -- exact errors, notes and limits ----------------------------------------------------------------
+
+
+def test_read_rows_answers_empty_until_the_bot_has_created_the_ledger(
+    ledger_location: str | Path,
+) -> None:
+    assert read_rows(ledger_location) == []
+    engine = raw_engine(ledger_location)
+    engine.connect().close()  # the database exists, its first migration is not committed yet
+    engine.dispose()
+    assert read_rows(ledger_location) == []
+    with Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO) as ledger:
+        ledger.record_batch([make_event(1)], 101)
+    assert [row.proposal_id for row in read_rows(ledger_location)] == [1]
+
+
+def test_read_rows_refuses_a_ledger_of_a_newer_schema(ledger_location: str | Path) -> None:
+    Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO).close()
+    store_schema_version(ledger_location, SCHEMA_VERSION + 1)
+    with pytest.raises(LedgerSchemaError) as refused:
+        read_rows(ledger_location)
+    assert refused.value.version == SCHEMA_VERSION + 1
+    with pytest.raises(LedgerSchemaError) as refused:
+        Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO)
+    assert refused.value.version == SCHEMA_VERSION + 1
+
+
+def test_schema_errors_say_what_to_do(ledger_location: str | Path) -> None:
+    shown = LedgerLocation.parse(ledger_location)
+    raw_engine(ledger_location).connect().close()
+    with pytest.raises(LedgerSchemaError) as older:
+        Ledger.open_readonly(ledger_location)
+    assert str(older.value) == (
+        f"ledger {shown} has schema version 0, this code reads version {SCHEMA_VERSION}; "
+        "run the bot once (read-write) to migrate it"
+    )
+    Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO).close()
+    store_schema_version(ledger_location, SCHEMA_VERSION + 3)
+    with pytest.raises(LedgerSchemaError) as newer:
+        Ledger.open_readonly(ledger_location)
+    assert str(newer.value) == (
+        f"ledger {shown} has schema version {SCHEMA_VERSION + 3}, this code reads version "
+        f"{SCHEMA_VERSION}; upgrade spheron-dao-deploy"
+    )
+    with pytest.raises(LedgerSchemaError) as newer:
+        Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO)
+    assert str(newer.value) == (
+        f"ledger {shown} has schema version {SCHEMA_VERSION + 3}, newer than this code's "
+        f"{SCHEMA_VERSION}; upgrade spheron-dao-deploy"
+    )
+
+
+def test_a_new_ledger_logs_each_migration_and_may_live_in_a_new_folder(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="services.bot.ledger")
+    path = tmp_path / "state" / "bot" / "ledger.sqlite3"
+    with Ledger(path, chain_id=CHAIN_ID, dao_address=DAO) as ledger:
+        assert ledger.read_only is False
+    assert [r.getMessage() for r in caplog.records] == [
+        f"ledger {path} migrated to schema version {version}"
+        for version in range(1, SCHEMA_VERSION + 1)
+    ]
+
+
+def test_a_database_that_cannot_use_wal_is_refused() -> None:
+    with pytest.raises(
+        LedgerError, match=r"^could not switch :memory: to WAL journal mode \(got 'memory'\)$"
+    ):
+        Ledger(":memory:", chain_id=CHAIN_ID, dao_address=DAO)
+
+
+def test_pragmas_are_the_five_diagnostics(ledger_path: Path) -> None:
+    with Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO) as ledger:
+        assert set(ledger.pragmas()) == {
+            "journal_mode", "synchronous", "foreign_keys", "busy_timeout", "user_version"
+        }  # fmt: skip
+
+
+def test_a_postgresql_ledger_has_no_pragmas(postgres_url: str) -> None:
+    with (
+        Ledger(postgres_url, chain_id=CHAIN_ID, dao_address=DAO) as ledger,
+        pytest.raises(LedgerError) as refused,
+    ):
+        ledger.pragmas()
+    assert str(refused.value) == (
+        f"ledger {LedgerLocation.parse(postgres_url)} is not SQLite; it has no pragmas"
+    )
+
+
+def test_mismatch_errors_name_both_bindings(ledger_location: str | Path) -> None:
+    shown = LedgerLocation.parse(ledger_location)
+    other = "0x" + "12" * 20
+    Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO).close()
+    with pytest.raises(LedgerMismatchError) as mismatch:
+        Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=other)
+    assert str(mismatch.value) == (
+        f"ledger {shown} belongs to chain {CHAIN_ID} DAO {DAO.lower()}, not chain "
+        f"{CHAIN_ID} DAO {other}; use the ledger of that chain and contract"
+    )
+    with pytest.raises(LedgerMismatchError) as mismatch:
+        Ledger.open_readonly(ledger_location, chain_id=1)
+    assert str(mismatch.value) == f"ledger {shown} belongs to chain {CHAIN_ID}, not chain 1"
+    with pytest.raises(LedgerMismatchError) as mismatch:
+        Ledger.open_readonly(ledger_location, dao_address=other)
+    assert str(mismatch.value) == f"ledger {shown} belongs to DAO {DAO.lower()}, not {other}"
+
+
+def test_a_ledger_whose_binding_was_never_committed_says_so(ledger_location: str | Path) -> None:
+    Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO).close()
+    engine = raw_engine(ledger_location)
+    with engine.begin() as raw:
+        raw.exec_driver_sql("DELETE FROM meta")
+    engine.dispose()
+    with Ledger.open_readonly(ledger_location) as reader, pytest.raises(LedgerError) as missing:
+        reader.chain_id  # noqa: B018
+    shown = LedgerLocation.parse(ledger_location)
+    assert str(missing.value) == f"ledger {shown} has no 'chain_id' in its meta table"
+
+
+@pytest.mark.parametrize("block", [True, "7", 7.0])
+def test_record_batch_refuses_a_checkpoint_that_is_not_an_int(ledger: Ledger, block) -> None:
+    with pytest.raises(ValueError, match=r"^checkpoint_block must be an int, got "):
+        ledger.record_batch([], block)
+
+
+def test_record_batch_takes_the_largest_checkpoint_and_names_a_wrong_item(ledger: Ledger) -> None:
+    assert ledger.record_batch([], 2**63 - 1) == []
+    assert ledger.checkpoint() == 2**63 - 1
+    with pytest.raises(ValueError, match=r"^checkpoint_block must be in 0\.\.2\*\*63-1, got "):
+        ledger.record_batch([], 2**63)
+    with pytest.raises(TypeError, match=r"^record_batch expects NewEvent items, got str$"):
+        ledger.record_batch(["not an event"], 1)  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda ledger: ledger.mark_rejected(1, " "), "reason"),
+        (lambda ledger: ledger.mark_planned(1, ""), "deployment_name"),
+        (lambda ledger: ledger.mark_creating(1, "", in_flight_until=SENT), "deployment_name"),
+        (lambda ledger: ledger.mark_creating(1, "dao-1", in_flight_until=-1), "in_flight_until"),
+        (lambda ledger: ledger.mark_not_sent(1, ""), "reason"),
+        (lambda ledger: ledger.mark_created(1, "", "order-1", at=SENT), "instance_id"),
+        (lambda ledger: ledger.mark_created(1, "inst-1", "", at=SENT), "deployment_id"),
+        (lambda ledger: ledger.mark_created(1, "inst-1", "order-1", at=True), "at"),
+        (lambda ledger: ledger.mark_progress(1, ""), "deployment_status"),
+        (lambda ledger: ledger.mark_failed(1, ""), "reason"),
+        (lambda ledger: ledger.mark_failed(1, "x", deployment_status=""), "deployment_status"),
+        (lambda ledger: ledger.note(1, ""), "text"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_each_bad_value_is_refused_by_its_name(ledger: Ledger, call, field: str) -> None:
+    ledger.record_batch([make_event(1)], 101)
+    with pytest.raises(ValueError, match=rf"^{field} must be "):
+        call(ledger)
+
+
+def test_unix_time_zero_is_a_time(ledger: Ledger) -> None:
+    ledger.record_batch([make_event(1)], 101)
+    ledger.mark_creating(1, "dao-1", in_flight_until=0)
+    assert ledger.mark_created(1, "inst-1", "order-1", at=0).created_at == 0
+    with pytest.raises(ValueError, match=r"^in_flight_until must be a Unix time"):
+        ledger.mark_creating(1, "dao-1", in_flight_until=False)
+
+
+def test_each_transition_writes_its_history_note(ledger: Ledger) -> None:
+    ledger.record_batch([make_event(1), make_event(2), make_event(3)], 103)
+    ledger.mark_planned(1, "dao-1")
+    ledger.mark_rejected(2, "refused by policy: too many replicas")
+    ledger.mark_failed(3, "missing secret: DAO_SECRET_X", deployment_status="Failed")
+    notes = {pid: ledger.history(pid)[-1] for pid in (1, 2, 3)}
+    assert notes[1].note == "dry run: would deploy as dao-1"
+    assert notes[2].note == "refused by policy: too many replicas"
+    assert notes[3].note == "missing secret: DAO_SECRET_X"
+    assert ledger.get(3).deployment_status == "Failed"
+    assert ledger.get(1).deployment_name == "dao-1" and ledger.get(1).reason is None
+    entry = notes[2]
+    assert entry.proposal_id == 2 and entry.state is S.REJECTED
+    assert datetime.fromisoformat(entry.at).utcoffset() == timedelta(0)
+    assert datetime.fromisoformat(ledger.get(2).first_seen_at).utcoffset() == timedelta(0)
+
+
+def test_a_refused_transition_names_the_states_it_is_allowed_from(ledger: Ledger) -> None:
+    ledger.record_batch([make_event(1)], 101)
+    ledger.mark_creating(1, "dao-1", in_flight_until=SENT)
+    ledger.mark_created(1, "inst-1", "order-1", at=SENT)
+    with pytest.raises(InvalidTransitionError) as refused:
+        ledger.mark_planned(1, "dao-1")
+    assert str(refused.value) == (
+        "mark_planned: proposal 1 cannot go from CREATED to PLANNED "
+        "(allowed from: PLANNED, RECORDED)"
+    )
+
+
+@pytest.mark.parametrize("limit", [-1, True, "3"])
+def test_rows_refuses_a_limit_that_is_not_a_non_negative_int(ledger: Ledger, limit) -> None:
+    with pytest.raises(ValueError, match=r"^limit must be a non-negative int or None, got "):
+        ledger.rows(limit)
+
+
+@pytest.mark.parametrize("value", [True, "1", 0, -5])
+def test_chain_ids_must_be_positive_ints(ledger_path: Path, value) -> None:
+    with pytest.raises(ValueError, match=r"^chain_id must be a positive int"):
+        Ledger(ledger_path, chain_id=value, dao_address=DAO)
+
+
+@pytest.mark.parametrize("value", [True, "1", -1, 2**256])
+def test_proposal_ids_must_be_uint256_ints(ledger: Ledger, value) -> None:
+    with pytest.raises(ValueError, match=r"^proposal_id must be an int in the uint256 range"):
+        ledger.get(value)
+
+
+def test_a_known_event_seen_again_is_logged_as_ignored(
+    ledger: Ledger, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="services.bot.ledger")
+    event = make_event(1)
+    ledger.record_batch([event], 101)
+    ledger.record_batch([event], 101)
+    assert caplog.records[-1].getMessage() == (
+        f"proposal 1 already recorded (tx {event.tx_hash} log 0); ignored"
+    )
+
+
+def test_a_conflicting_event_is_logged_with_both_payloads(
+    ledger: Ledger, caplog: pytest.LogCaptureFixture
+) -> None:
+    kept = make_event(1)
+    other = make_event(1, spec='{"clusterName": "other"}', sender=DAO, tx_seed=9, log_index=2)
+    ledger.record_batch([kept], 101)
+    ledger.record_batch([other], 110)
+    assert caplog.records[-1].getMessage() == (
+        f"conflicting DeployEvent ignored: proposal 1 from {DAO.lower()} spec {other.spec_hash} "
+        f"at tx {other.tx_hash} log 2; the ledger keeps proposal 1 from {MEMBER.lower()} spec "
+        f"{kept.spec_hash} at tx {kept.tx_hash} log 0"
+    )
+
+
+def open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_closing_a_ledger_releases_its_files(ledger_path: Path) -> None:
+    before = open_files()
+    with Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO) as ledger:
+        ledger.record_batch([make_event(1)], 101)
+        assert open_files() > before
+    assert open_files() == before
+    reader = Ledger.open_readonly(ledger_path)
+    reader.close()
+    assert open_files() == before
+
+
+def test_a_ledger_that_refuses_to_open_leaves_no_file_open(ledger_path: Path) -> None:
+    Ledger(ledger_path, chain_id=CHAIN_ID, dao_address=DAO).close()
+    before = open_files()
+    with pytest.raises(LedgerMismatchError) as refused:
+        Ledger(ledger_path, chain_id=1, dao_address=DAO)
+    assert open_files() == before
+    with pytest.raises(LedgerMismatchError) as refused:
+        Ledger.open_readonly(ledger_path, chain_id=1)
+    assert open_files() == before
+    assert refused.value  # the traceback, which holds the ledger object, is still alive here
+
+
+def test_status_updates_refuse_urls_that_are_not_strings(ledger: Ledger) -> None:
+    ledger.record_batch([make_event(1)], 101)
+    ledger.mark_creating(1, "dao-1", in_flight_until=SENT)
+    ledger.mark_created(1, "inst-1", "order-1", at=SENT)
+    for urls in ("https://app.example", [1]):
+        with pytest.raises(ValueError, match=r"^urls must be a sequence of str, got "):
+            ledger.mark_progress(1, "Pending", urls)  # type: ignore[arg-type]
+
+
+def test_a_failed_notification_counts_its_attempt_and_keeps_its_error(
+    ledger_location: str | Path,
+) -> None:
+    with Ledger(
+        ledger_location, chain_id=CHAIN_ID, dao_address=DAO, notify_sinks=["slack-1"]
+    ) as ledger:
+        ledger.record_batch([make_event(1)], 101)
+        [event] = ledger.pending_notifications("slack-1", limit=10)
+        ledger.notification_failed(event.id, "slack-1", "HTTP 500 " + "x" * 600)
+        ledger.notification_failed(event.id, "slack-1", "connection refused")
+        [delivery] = ledger.dump()["deliveries"]
+        assert (delivery["attempts"], delivery["last_error"]) == (2, "connection refused")
+        assert delivery["delivered_at"] is None
+        ledger.notification_failed(event.id, "slack-1", "HTTP 500 " + "x" * 600)
+        [delivery] = ledger.dump()["deliveries"]
+        assert (
+            delivery["attempts"] == 3 and delivery["last_error"] == ("HTTP 500 " + "x" * 600)[:500]
+        )
+        assert [e.id for e in ledger.pending_notifications("slack-1", limit=10)] == [event.id]
+
+
+def test_a_replica_releases_one_claim_and_counts_only_live_claims_on_unfinished_rows(
+    ledger: Ledger,
+) -> None:
+    ledger.record_batch([make_event(pid) for pid in (1, 2, 3)], 103)
+    for pid in (1, 2, 3):
+        ledger.claim(pid, "replica-a", lease_s=30)
+    assert ledger.release_claims("replica-b", 1) == 0  # not its claim
+    assert ledger.release_claims("replica-a", 1) == 1
+    released = ledger.get(1)
+    assert released is not None and (released.claimed_by, released.claim_until) == (None, None)
+    assert ledger.get(2).claimed_by == "replica-a"
+    assert ledger.claims_held("replica-a") == 2
+    ledger.mark_rejected(3, "invalid spec")
+    assert ledger.get(3).claimed_by == "replica-a"  # a finished row's claim no longer counts
+    assert ledger.claims_held("replica-a") == 1
+    ledger.record_batch([make_event(4)], 104)
+    ledger.claim(4, "replica-a", lease_s=0.1)
+    assert ledger.claims_held("replica-a") == 2
+    time.sleep(0.2)  # nobody took it over, but the lease ran out
+    assert ledger.claims_held("replica-a") == 1
+    with pytest.raises(ValueError, match=r"^proposal_id must be an int in the uint256 range"):
+        ledger.release_claims("replica-a", -1)
+
+
+def test_read_binding_says_what_a_ledger_lacks(ledger_location: str | Path) -> None:
+    shown = LedgerLocation.parse(ledger_location)
+    if isinstance(ledger_location, Path):
+        with pytest.raises(FileNotFoundError) as missing:
+            read_binding(ledger_location)
+        assert str(missing.value) == f"no ledger at {ledger_location}"
+    engine = raw_engine(ledger_location)
+    engine.connect().close()
+    with pytest.raises(LedgerSchemaError) as empty:
+        read_binding(ledger_location)
+    assert (str(empty.value), empty.value.version) == (f"ledger {shown} has no tables yet", 0)
+    Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO).close()
+    assert read_binding(ledger_location) == (CHAIN_ID, DAO.lower())
+    with engine.begin() as raw:
+        raw.exec_driver_sql("DELETE FROM meta WHERE key = 'dao_address'")
+    engine.dispose()
+    with pytest.raises(LedgerError) as unbound:
+        read_binding(ledger_location)
+    assert str(unbound.value) == f"ledger {shown} is not bound to a chain and DAO yet"
+
+
+def test_read_binding_leaves_a_first_release_ledger_as_it_was(ledger_path: Path) -> None:
+    with closing(sqlite3.connect(ledger_path, isolation_level=None)) as raw:
+        for statement in VERSION_1_SCHEMA:
+            raw.execute(statement)
+        raw.executemany(
+            "INSERT INTO meta VALUES (?, ?)", [("chain_id", "5"), ("dao_address", DAO.lower())]
+        )
+        raw.execute("PRAGMA user_version = 1")
+    before = open_files()
+    assert read_binding(ledger_path) == (5, DAO.lower())
+    assert open_files() == before
+    with closing(sqlite3.connect(ledger_path)) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("delete",)  # not switched to WAL
+        assert raw.execute("PRAGMA user_version").fetchone() == (1,)
+
+
+def test_read_binding_of_an_unreachable_database_names_it() -> None:
+    location = "postgresql://deploybot@127.0.0.1:1/ledger"
+    shown = re.escape(str(LedgerLocation.parse(location)))
+    with pytest.raises(LedgerUnavailableError, match=rf"^ledger database {shown} unavailable: "):
+        read_binding(location)
+
+
+def test_outbox_with_a_limit_gives_the_newest_events_oldest_first(ledger: Ledger) -> None:
+    ledger.record_batch([make_event(1), make_event(2), make_event(3)], 103)
+    ledger.mark_rejected(2, "invalid spec")
+    everything = ledger.outbox()
+    assert [(e.kind, e.proposal_id) for e in everything] == [
+        ("executed", 1), ("executed", 2), ("executed", 3), ("rejected", 2)
+    ]  # fmt: skip
+    assert ledger.outbox(limit=2) == everything[-2:]
+    assert ledger.outbox(limit=0) == []
+
+
+def test_a_replayed_event_is_compared_with_its_own_row_only(
+    ledger: Ledger, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Rows that share only a transaction or only a log index with it are other events."""
+    caplog.set_level(logging.DEBUG, logger="services.bot.ledger")
+    first, other_log = make_event(1), make_event(2, tx_seed=1, log_index=1)
+    ledger.record_batch([first, other_log, make_event(3)], 103)
+    caplog.clear()
+    ledger.record_batch([first], 103)
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.DEBUG, f"proposal 1 already recorded (tx {first.tx_hash} log 0); ignored")
+    ]
+
+
+def test_dump_gives_rows_with_generated_keys_in_key_order_whatever_the_order_written(
+    ledger_location: str | Path, tmp_path: Path
+) -> None:
+    with Ledger(tmp_path / "source.sqlite3", chain_id=CHAIN_ID, dao_address=DAO) as source:
+        source.record_batch([make_event(pid) for pid in (1, 2, 3)], 103)
+        source.mark_rejected(2, "invalid spec")
+        dumped = source.dump()
+    shuffled = {**dumped, "history": dumped["history"][::-1], "outbox": dumped["outbox"][::-1]}
+    with Ledger(ledger_location, chain_id=CHAIN_ID, dao_address=DAO) as copy:
+        copy.restore(shuffled)
+        again = copy.dump()
+    for table in ("history", "outbox"):
+        assert [row["id"] for row in again[table]] == [row["id"] for row in dumped[table]]
+        assert again[table] == dumped[table]
+
+
+def test_live_instances_are_deployed_deployments_without_a_change_in_flight_in_chain_order(
+    ledger: Ledger,
+) -> None:
+    def deploy(pid: int, block: int, log_index: int, *, settle: bool = True) -> None:
+        ledger.record_batch([make_event(pid, block=block, log_index=log_index)], block)
+        ledger.mark_creating(pid, f"dao-{pid}", in_flight_until=SENT)
+        ledger.mark_created(pid, f"inst-{pid}", f"order-{pid}", at=SENT)
+        if settle:
+            ledger.mark_deployed(pid, "Deployed")
+
+    def change(pid: int, target: int) -> None:
+        update = json.dumps({"action": "update", "target": target, "changes": {"replicas": 2}})
+        ledger.record_batch([make_event(pid, block=200 + pid, spec=update)], 200 + pid)
+
+    deploy(5, 100, 1)
+    deploy(9, 100, 0)
+    deploy(7, 99, 5)
+    deploy(6, 98, 0)
+    deploy(8, 97, 0, settle=False)  # still being deployed
+    change(20, 6)
+    ledger.mark_creating(20, "dao-6", in_flight_until=SENT)  # an update of 6 in flight
+    change(21, 7)
+    ledger.mark_rejected(21, "refused by policy")  # an update of 7 that never ran
+    live = ledger.live_instances()
+    assert [row.proposal_id for row in live] == [7, 9, 5]
+    assert all(row.kind == "deploy" and row.state is S.DEPLOYED for row in live)
+
+
+def test_a_drift_is_noted_with_all_its_differences_and_notified_with_its_instance(
+    ledger: Ledger, row_in_state: Callable[[DeploymentState, int], int]
+) -> None:
+    pid = row_in_state(S.DEPLOYED, 1)
+    changed = ["tag: voted 1.27, running 1.28", "replicas: voted 2, running 3"]
+    assert ledger.record_drift(pid, {"kind": "changed", "differences": changed})
+    assert ledger.record_drift(pid, {"kind": "closed"})  # a drift may come without details
+    assert [h.note for h in ledger.history(pid)][-2:] == [
+        "drift (changed): tag: voted 1.27, running 1.28; replicas: voted 2, running 3",
+        "drift (closed): ",
+    ]
+    assert [e.fields for e in ledger.outbox() if e.kind == "drift"] == [
+        {"drift_kind": "changed", "differences": changed, "instance_id": "inst-1"},
+        {"drift_kind": "closed", "differences": [], "instance_id": "inst-1"},
+    ]

@@ -5,31 +5,51 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import socket
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from web3 import Web3
 
 from services.bot.deployer import Deployer, DeployerOptions
+from services.bot.drift import DriftWatch
 from services.bot.leadership import AdvisoryLeadership
-from services.bot.ledger import DeploymentState, Ledger, LedgerLocation
+from services.bot.ledger import (
+    DeploymentState,
+    Ledger,
+    LedgerLocation,
+    LedgerUnavailableError,
+    NewEvent,
+)
 from services.bot.metrics import BotMetrics
-from services.bot.watcher import FatalBotError, Watcher, WatchOptions
-from services.chain.etherscan import EtherscanClient, EtherscanFatalError
-from services.chain.events import RawLog, checksum_address, deploy_event_topic0
-from services.chain.log_sources import EtherscanLogSource
-from services.spec.model import canonical_json, parse_spec
+from services.bot.watcher import PROGRESS_EVERY_S, FatalBotError, Watcher, WatchOptions
+from services.chain.etherscan import EtherscanClient, EtherscanError, EtherscanFatalError
+from services.chain.events import (
+    EventDecodeError,
+    RawLog,
+    checksum_address,
+    decode_deploy_event,
+    deploy_event_topic0,
+)
+from services.chain.log_sources import EtherscanLogSource, LogSourceUnavailable, RpcLogSource
+from services.spec.model import canonical_json, parse_spec, spec_hash
 from services.spec.policy import DeployPolicy
 from services.targets.spheron import SpheronTarget
 from testbed.emulators.etherscan import EtherscanStandIn, Faults, GeneratedLogs
 from testbed.emulators.spheron import FaultPlan
+from testbed.waiting import wait_until
+from tests.bot.test_ledger import raw_engine
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CHAIN_ID = 11155111
 DAO = "0x" + "ab" * 20
 SENDER = "0x" + "cd" * 20
 API_KEY = "standin-key-8d7f"
+S = DeploymentState
 SPEC = canonical_json(parse_spec((EXAMPLES / "web-service.json").read_text()))
 
 
@@ -68,6 +88,8 @@ def make_watcher(standin, emulator, ledger, spheron_client_factory):
         reread_blocks=0,
         backoff_s=0.001,
         target=None,
+        drift_target=None,
+        drift_clock=time.monotonic,
     ):
         metrics = BotMetrics()
         client = EtherscanClient(
@@ -95,7 +117,10 @@ def make_watcher(standin, emulator, ledger, spheron_client_factory):
             once=once,
             reread_blocks=reread_blocks,
         )
-        watcher = Watcher(source, ledger, deployer, metrics, options, stop)
+        drift = None
+        if drift_target is not None:  # drift checks every hour of `drift_clock`
+            drift = DriftWatch(ledger, drift_target, metrics, interval_s=3600, clock=drift_clock)
+        watcher = Watcher(source, ledger, deployer, metrics, options, stop, drift=drift)
         watcher.metrics = metrics
         watcher.stop = stop
         return watcher
@@ -394,3 +419,413 @@ def test_only_the_leader_reads_the_chain_and_a_follower_takes_over_when_it_goes(
     for _, opened, _, lead in watchers:
         lead.release()
         opened.close()
+
+
+# -- what the loop tells the operator, and what each poll reads ------------------------------------
+
+
+def watcher_messages(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "services.bot.watcher"]
+
+
+def outage_error(watcher, service="etherscan") -> str:
+    return watcher.metrics.outages(time.time())[service]["last_error"]
+
+
+def polls(watcher, outcome: str) -> float:
+    return watcher.metrics.registry.get_sample_value("polls_total", {"outcome": outcome})
+
+
+def run_in_thread(watcher) -> tuple[threading.Thread, list[int]]:
+    codes: list[int] = []
+    worker = threading.Thread(target=lambda: codes.append(watcher.run()), daemon=True)
+    worker.start()
+    return worker, codes
+
+
+def test_recorded_events_are_logged_by_proposal_and_block_range(chain, make_watcher, caplog):
+    caplog.set_level(logging.INFO, logger="services")
+    deploy_event(chain, 1, block=10)
+    deploy_event(chain, 2, block=20)
+    watcher = make_watcher()
+    watcher.poll()
+    deploy_event(chain, 3, block=99)
+    chain.head = 103
+    watcher.poll()
+    recorded = [m for m in watcher_messages(caplog) if m.startswith("recorded")]
+    assert recorded == [
+        "recorded DeployEvent for proposals 1, 2 (blocks 0-98)",
+        "recorded DeployEvent for proposal 3 (blocks 99-101)",
+    ]
+
+
+def test_each_poll_reads_from_the_block_after_the_checkpoint(chain, standin, ledger, make_watcher):
+    """An event in the block right after the checkpoint is found, and no checkpointed block is
+    read again (counted in Etherscan calls: with one block per query, a range of n blocks costs
+    2n - 1 calls)."""
+    watcher = make_watcher()
+    watcher.poll()
+    assert ledger.checkpoint() == 98
+    deploy_event(chain, 5, block=99)
+    chain.head = 104  # confirmed: 102
+    standin.set_faults(query_timeout_over_blocks=1)
+    before = standin.stats()["calls"]["getLogs"]
+    watcher.poll()
+    assert ledger.get(5) is not None and ledger.checkpoint() == 102
+    assert standin.stats()["calls"]["getLogs"] - before == 2 * 4 - 1  # blocks 99..102
+
+
+def test_a_confirmed_head_at_block_zero_is_checkpointed_as_zero(chain, ledger, make_watcher):
+    chain.head = 2
+    watcher = make_watcher(confirmations=2)
+    watcher.poll()
+    assert ledger.checkpoint() == 0
+    assert watcher.metrics.checkpoint == 0
+
+
+def test_an_undecodable_log_is_logged_with_where_it_is_and_why(chain, make_watcher, caplog):
+    bad = RawLog(
+        address=checksum_address(DAO),
+        topics=(deploy_event_topic0(),),
+        data="0x",
+        block_number=20,
+        transaction_hash="0x" + "ee" * 32,
+        log_index=3,
+        transaction_index=0,
+    )
+    chain.append(bad)
+    with pytest.raises(EventDecodeError) as why:
+        decode_deploy_event(bad)
+    make_watcher().poll()
+    assert f"skipping undecodable log 0x{'ee' * 32}#3 in block 20: {why.value}" in (
+        watcher_messages(caplog)
+    )
+
+
+def test_polls_are_counted_by_outcome(chain, standin, make_watcher):
+    watcher = make_watcher()
+    standin.set_faults(http_500_next=7)  # the first call and all six retries
+    with pytest.raises(EtherscanError):
+        watcher.poll()
+    assert (polls(watcher, "error"), polls(watcher, "success")) == (1, 0)
+    assert watcher.metrics.last_successful_poll is None
+    watcher.poll()
+    assert (polls(watcher, "error"), polls(watcher, "success")) == (1, 1)
+    assert watcher.metrics.last_successful_poll is not None
+
+
+def test_a_failing_head_is_an_outage_with_its_error_until_a_poll_reaches_it(
+    chain, standin, make_watcher
+):
+    watcher = make_watcher()
+    watcher.poll()  # caught up: the next poll has nothing to read
+    standin.set_faults(http_500_next=7)
+    with pytest.raises(EtherscanError) as failure:
+        watcher.poll()
+    assert outage_error(watcher) == " ".join(str(failure.value).split())
+    assert "500" in outage_error(watcher)
+    watcher.poll()
+    assert watcher.metrics.outages(time.time()) == {}
+    assert watcher.metrics.registry.get_sample_value("service_up", {"service": "etherscan"}) == 1
+
+
+def test_failing_log_queries_are_an_outage_with_their_error(chain, standin, make_watcher):
+    standin.set_faults(query_timeout_over_blocks=0)  # every getLogs times out, even one block
+    watcher = make_watcher()
+    with pytest.raises(EtherscanError) as failure:
+        watcher.poll()
+    assert outage_error(watcher) == " ".join(str(failure.value).split())
+    assert "query timed out" in outage_error(watcher)
+    assert watcher.metrics.registry.get_sample_value("service_up", {"service": "etherscan"}) == 0
+
+
+def test_a_json_rpc_node_that_is_down_is_counted_as_unavailable(ledger, emulator, make_watcher):
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    node = Web3.HTTPProvider(f"http://127.0.0.1:{port}", request_kwargs={"timeout": 2})
+    watcher = make_watcher()
+    watcher._source = RpcLogSource(node.make_request, DAO)
+    with pytest.raises(LogSourceUnavailable):
+        watcher.poll()
+    errors = watcher.metrics.registry.get_sample_value(
+        "api_errors_total", {"service": "rpc", "kind": "unavailable"}
+    )
+    assert errors == 1
+    assert outage_error(watcher, "rpc").startswith("eth_blockNumber failed: ")
+
+
+class SilentlyTimingOut(EtherscanLogSource):
+    """The real source, whose head read times out with an empty message (as socket timeouts can)."""
+
+    def head(self) -> int:
+        raise TimeoutError
+
+
+def test_an_error_without_a_message_is_named_by_its_type(chain, make_watcher, caplog):
+    watcher = make_watcher(once=True)
+    watcher._source = SilentlyTimingOut(watcher._source._client, DAO, page_size=1000)
+    assert watcher.run() == 1
+    assert outage_error(watcher) == "TimeoutError"
+    assert "--once: poll failed: TimeoutError" in watcher_messages(caplog)
+
+
+def test_a_failed_poll_is_logged_with_its_error_and_the_wait(chain, standin, make_watcher, caplog):
+    caplog.set_level(logging.DEBUG, logger="services.bot.watcher")
+    standin.set_faults(http_500_next=7)
+    watcher = make_watcher()
+    worker, codes = run_in_thread(watcher)
+    wait_until(lambda: polls(watcher, "success") >= 1, timeout_s=10, what="a successful poll")
+    watcher.stop.set()
+    worker.join(5)
+    error = " ".join(outage_error_text(caplog).split())
+    assert f"poll failed, retrying in {0.05:.1f} s: {error}" in watcher_messages(caplog)
+    assert codes == [0] and watcher_messages(caplog)[-1] == "stopped"
+
+
+def outage_error_text(caplog) -> str:
+    """The error of the outage as the metrics logged it when it began."""
+    [started] = [
+        r.args[1]
+        for r in caplog.records
+        if r.name == "services.bot.metrics" and r.getMessage().endswith("(see /healthz)")
+    ]
+    return started
+
+
+def test_a_stop_during_a_backfill_ends_the_run_between_batches(
+    chain, standin, ledger, make_watcher, caplog
+):
+    caplog.set_level(logging.INFO, logger="services")
+    standin.set_faults(query_timeout_over_blocks=1, slow_probability=1.0, slow_s=0.05)
+    watcher = make_watcher()
+    worker, codes = run_in_thread(watcher)
+    wait_until(lambda: (ledger.checkpoint() or 0) >= 5, timeout_s=20, what="a few batches")
+    watcher.stop.set()
+    worker.join(5)
+    assert codes == [0]
+    assert ledger.checkpoint() < 98  # it stopped part-way, after a recorded batch
+    assert watcher_messages(caplog).count("stopped") == 1
+
+
+def test_the_daily_limit_holds_the_next_poll_until_the_quota_returns(
+    chain, standin, make_watcher, caplog
+):
+    standin.set_faults(daily_limit_next=1000)
+    watcher = make_watcher()
+    worker, codes = run_in_thread(watcher)
+    time.sleep(0.6)  # a dozen poll intervals
+    watcher.stop.set()
+    worker.join(5)
+    assert codes == [0]
+    assert standin.stats()["calls"]["eth_blockNumber"] == 1
+    now = datetime.now(UTC)
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
+    [warning] = [m for m in watcher_messages(caplog) if m.startswith("Etherscan daily limit")]
+    seconds = int(re.fullmatch(r"Etherscan daily limit reached; next poll in (\d+) s", warning)[1])
+    assert abs(seconds - (midnight - now).total_seconds()) < 5
+
+
+def test_a_stop_while_once_follows_a_deployment_exits_0(
+    chain, ledger, spheron_emulator_factory, spheron_client_factory, make_watcher
+):
+    slow = spheron_emulator_factory(queued_s=3600)
+    deploy_event(chain, 1, block=10)
+    watcher = make_watcher(once=True, target=SpheronTarget(spheron_client_factory(slow)))
+    worker, codes = run_in_thread(watcher)
+    wait_until(
+        lambda: ledger.get(1) is not None and ledger.get(1).state is S.CREATED,
+        timeout_s=10,
+        what="the instance created",
+    )
+    watcher.stop.set()
+    worker.join(5)
+    assert codes == [0]
+
+
+def test_once_says_why_it_exits_1(chain, standin, emulator, make_watcher, caplog):
+    deploy_event(chain, 1, block=10)
+    emulator.set_faults(FaultPlan(error_rate=1.0))
+    assert make_watcher(once=True).run() == 1
+    assert watcher_messages(caplog)[-1] == (
+        "--once: Spheron could not be reached; the next run resumes"
+    )
+    standin.set_faults(http_500_probability=1.0)
+    watcher = make_watcher(once=True)
+    assert watcher.run() == 1
+    assert watcher_messages(caplog)[-1] == f"--once: poll failed: {outage_error(watcher)}"
+
+
+def test_backfill_progress_reports_the_share_of_blocks_done(chain, standin, make_watcher, caplog):
+    """Blocks 10..14, one query over more than three blocks times out: the first batch is
+    10..12 after two queries, 60 % of the range."""
+    caplog.set_level(logging.INFO, logger="services")
+    chain.head = 16
+    standin.set_faults(query_timeout_over_blocks=3)
+    make_watcher(start_block=10).poll()
+    progress = [m for m in watcher_messages(caplog) if m.startswith("backfill:")]
+    assert progress == [
+        "backfill: block 12 of 14 (60%), 2 log queries",
+        "backfill: caught up at block 14",
+    ]
+
+
+def test_backfill_progress_is_logged_at_most_every_two_seconds(
+    chain, standin, make_watcher, caplog
+):
+    caplog.set_level(logging.INFO, logger="services")
+    chain.head = 41
+    standin.set_faults(query_timeout_over_blocks=1)  # 40 one-block batches
+    started = time.monotonic()
+    make_watcher().poll()
+    elapsed = time.monotonic() - started
+    lines = [m for m in watcher_messages(caplog) if m.startswith("backfill: block")]
+    assert 1 <= len(lines) <= 1 + elapsed / PROGRESS_EVERY_S
+
+
+def test_fatal_errors_are_counted_by_service(chain, emulator, make_watcher, spheron_client_factory):
+    refused_key = make_watcher(api_key="wrong")
+    with pytest.raises(FatalBotError):
+        refused_key.poll()
+    deploy_event(chain, 1, block=10)
+    revoked = SpheronTarget(spheron_client_factory(emulator, token="revoked-token"))
+    revoked_token = make_watcher(target=revoked)
+    with pytest.raises(FatalBotError):
+        revoked_token.poll()
+    for watcher, service, kind in (
+        (refused_key, "etherscan", "fatal"),
+        (revoked_token, "spheron", "auth"),
+    ):
+        labels = {"service": service, "kind": kind}
+        assert watcher.metrics.registry.get_sample_value("api_errors_total", labels) == 1
+
+
+def test_new_events_are_counted_and_a_poll_that_reads_again_ends_the_outage(
+    chain, standin, make_watcher
+):
+    deploy_event(chain, 1, block=10)
+    deploy_event(chain, 2, block=11)
+    standin.set_faults(query_timeout_over_blocks=0)
+    watcher = make_watcher()
+    with pytest.raises(EtherscanError):
+        watcher.poll()
+    standin.set_faults(query_timeout_over_blocks=None)
+    watcher.poll()
+    assert watcher.metrics.registry.get_sample_value("events_seen_total") == 2
+    assert watcher.metrics.outages(time.time()) == {}
+    assert watcher.metrics.registry.get_sample_value("service_up", {"service": "etherscan"}) == 1
+
+
+def test_a_start_block_beyond_the_confirmed_head_reads_nothing_and_ends_an_outage(
+    chain, standin, ledger, make_watcher
+):
+    watcher = make_watcher(start_block=500)
+    standin.set_faults(http_500_next=7)
+    with pytest.raises(EtherscanError):
+        watcher.poll()
+    watcher.poll()
+    assert standin.stats()["calls"].get("getLogs", 0) == 0
+    assert ledger.checkpoint() is None
+    assert watcher.metrics.outages(time.time()) == {}
+    assert watcher.metrics.registry.get_sample_value("service_up", {"service": "etherscan"}) == 1
+
+
+def test_the_loop_checks_drift_when_due_and_an_outage_only_interrupts_the_check(
+    chain, ledger, emulator, spheron_client_factory, make_watcher, caplog
+):
+    caplog.set_level(logging.DEBUG, logger="services.bot.watcher")
+    now = [0.0]
+    deploy_event(chain, 1, block=10)
+    spheron = SpheronTarget(spheron_client_factory(emulator))
+    watcher = make_watcher(drift_target=spheron, drift_clock=lambda: now[0])
+    worker, codes = run_in_thread(watcher)
+    try:
+        wait_until(
+            lambda: ledger.get(1) is not None and ledger.get(1).state is S.DEPLOYED,
+            timeout_s=20,
+            what="the instance deployed",
+        )
+        instance = ledger.get(1).instance_id
+        spheron.update(
+            instance,
+            parse_spec(SPEC.replace('"tag":"1.27"', '"tag":"9.9"')),
+            secret_values={},
+            request_key="outside-the-dao",
+            on_sending=lambda: None,
+        )
+        time.sleep(0.3)  # several polls, and no check: the last one was less than an hour ago
+        assert ledger.get(1).drift is None
+        now[0] += 3600
+        wait_until(lambda: ledger.get(1).drift is not None, timeout_s=10, what="the drift")
+        assert ledger.get(1).drift["kind"] == "changed"
+        emulator.set_faults(FaultPlan(error_rate=1.0))
+        now[0] += 3600
+        wait_until(
+            lambda: any(
+                m.startswith("drift check interrupted: ") for m in watcher_messages(caplog)
+            ),
+            timeout_s=10,
+            what="the interrupted check",
+        )
+    finally:
+        watcher.stop.set()
+        worker.join(5)
+    [interrupted] = [m for m in watcher_messages(caplog) if m.startswith("drift check interrupted")]
+    assert "503" in interrupted and "%s" not in interrupted
+    assert codes == [0]
+
+
+def test_a_token_spheron_refuses_during_a_drift_check_stops_the_bot(
+    ledger, emulator, spheron_client_factory, make_watcher
+):
+    revoked = SpheronTarget(spheron_client_factory(emulator, token="revoked-token"))
+    deployed = NewEvent(1, SENDER, SPEC, "0x" + spec_hash(SPEC).hex(), 5, "0x" + "ee" * 32, 0)
+    ledger.record_batch([deployed], 9)
+    ledger.mark_creating(1, "dao-1", in_flight_until=0)
+    ledger.mark_created(1, "instance-1", "order-1", at=0)
+    ledger.mark_deployed(1, "Deployed")
+    watcher = make_watcher(drift_target=revoked)
+    stopped: list[FatalBotError] = []
+
+    def run() -> None:
+        try:
+            watcher.run()
+        except FatalBotError as error:
+            stopped.append(error)
+
+    worker = threading.Thread(target=run, daemon=True)  # bounded, whatever the loop does
+    worker.start()
+    worker.join(10)
+    watcher.stop.set()
+    worker.join(5)
+    assert len(stopped) == 1
+    assert str(stopped[0]).startswith("Spheron refused the access token: ")
+
+
+class TestALedgerLockedByAnotherWriter:
+    @pytest.fixture
+    def ledger(self, tmp_path):
+        path = tmp_path / "ledger.sqlite3"
+        with Ledger(path, chain_id=CHAIN_ID, dao_address=DAO, busy_timeout_ms=50) as opened:
+            yield opened
+
+    def test_is_an_outage_of_the_ledger_until_a_poll_writes_again(
+        self, chain, ledger, make_watcher
+    ):
+        deploy_event(chain, 1, block=10)
+        watcher = make_watcher()
+        other = raw_engine(ledger.path)
+        with other.connect() as locking:
+            locking.exec_driver_sql("BEGIN IMMEDIATE")
+            with pytest.raises(LedgerUnavailableError) as refused:
+                watcher.poll()
+            locking.exec_driver_sql("ROLLBACK")
+        other.dispose()
+        outage = watcher.metrics.outages(time.time())["ledger"]
+        assert outage["last_error"] == " ".join(str(refused.value).split())
+        assert "database is locked" in outage["last_error"]
+        assert ledger.get(1) is None and polls(watcher, "error") == 1
+        watcher.poll()
+        assert ledger.get(1) is not None
+        assert watcher.metrics.outages(time.time()) == {}
+        assert watcher.metrics.registry.get_sample_value("service_up", {"service": "ledger"}) == 1

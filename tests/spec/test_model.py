@@ -16,8 +16,12 @@ from services.spec.model import (
     MissingSecretError,
     PersistentStorage,
     Port,
+    SecretEnvVar,
     SpecError,
     canonical_json,
+    check_canonical_size,
+    format_errors,
+    load_document,
     names_a_secret,
     parse_spec,
     resolve_secrets,
@@ -59,8 +63,9 @@ def changed(path: str, value: object) -> dict[str, Any]:
 
 
 def short_id(value: object) -> str:
-    """Readable test ids for long parameter values."""
-    return repr(value)[:40]
+    """Readable test ids for long parameter values, in ASCII without backslashes: pytest escapes
+    an id again each time one process collects the tests (mutmut's does, then runs them by id)."""
+    return ascii(value)[:40].replace("\\", "/")
 
 
 def errors_of(doc: object) -> list[str]:
@@ -883,3 +888,83 @@ def test_summary_of_custom_specs_machine_image_and_persistent_storage() -> None:
     )
     half = changed("configuration.customSpecs", {"cpu": 0.5, "memory": 1.0})
     assert "0.5 CPU / 1 GiB" in spec_summary(parse_spec(json.dumps(half)))
+
+
+def test_the_missing_secret_message_tells_the_operator_what_to_set() -> None:
+    assert str(MissingSecretError(["DAO_SECRET_ONE", "DAO_SECRET_TWO"])) == (
+        "missing secret environment variable(s) for the bot: DAO_SECRET_ONE, DAO_SECRET_TWO "
+        "(set each to the secret's value; the spec only holds ${secret:NAME} references)"
+    )
+
+
+def test_a_spec_built_without_validation_cannot_smuggle_a_literal_secret() -> None:
+    valid = _with_secrets(("PGPASSWORD", "DB_PASSWORD"))
+    literal = SecretEnvVar.model_construct(key="PGPASSWORD", value="hunter2")
+    configuration = valid.configuration.model_copy(update={"secretEnvironmentVariables": [literal]})
+    spec = valid.model_copy(update={"configuration": configuration})
+    with pytest.raises(
+        ValueError, match=r"^PGPASSWORD: value is not a \$\{secret:NAME\} reference$"
+    ):
+        resolve_secrets(spec, {"DAO_SECRET_DB_PASSWORD": "x"})
+
+
+def test_an_overflowing_number_is_quoted_up_to_40_characters() -> None:
+    number = "1" + "0" * 400 + ".0"
+    with pytest.raises(SpecError) as caught:
+        parse_spec('{"a": ' + number + "}")
+    assert caught.value.errors == [f"spec: invalid JSON: number {number[:40]} is out of range"]
+
+
+def test_integers_are_quoted_below_10_to_the_30_and_named_from_there() -> None:
+    assert errors_of(changed("configuration.storage", 10**30 - 1)) == [
+        f"configuration.storage: must be at most 1024 (got {10**30 - 1})"
+    ]
+    assert errors_of(changed("configuration.storage", 10**30)) == [
+        "configuration.storage: must be at most 1024 (got a very large integer)"
+    ]
+
+
+def test_an_error_of_the_whole_document_is_placed_at_spec() -> None:
+    with pytest.raises(ValidationError) as caught:
+        InstanceSpec.model_validate([base_spec()])
+    assert format_errors(caught.value) == ["spec: must be an object (got an array)"]
+
+
+def test_an_error_without_a_message_of_its_own_is_pydantics_in_lower_case() -> None:
+    """A lone surrogate never comes from JSON (load_document refuses the escape), but a spec
+    validated from Python data may hold one: pydantic refuses it in its own words."""
+    doc = base_spec()
+    doc["clusterName"] = "web\ud800"
+    with pytest.raises(ValidationError) as caught:
+        InstanceSpec.model_validate(doc, by_alias=True, by_name=False)
+    assert format_errors(caught.value) == [
+        "clusterName: input should be a valid string, unable to parse raw data as a unicode string"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        ('{"a": ' + '{"b": ' * 16 + "1" + "}" * 17, True),  # 17 levels of objects
+        ('{"k": "v", "deep": ' + "[" * 16 + "]" * 16 + "}", True),  # after a string
+        ('{"k": "x\\\\y", "deep": ' + "[" * 16 + "]" * 16 + "}", True),  # after an escape
+        ('{"a": "\\"' + "[" * 20 + '"}', False),  # an escaped quote does not end the string
+        ('{"a": ' + "[" * 15 + "]" * 15 + ', "b": [], "c": []}', False),  # 16 levels
+        ('{"a": ' + "[" * 10 + "]" + "[" * 7 + "]" * 16 + "}", True),  # 17 after a close
+    ],
+    ids=["objects", "after-a-string", "after-an-escape", "escaped-quote", "sixteen", "reopened"],
+)
+def test_nesting_is_counted_outside_strings_up_to_16_levels(text: str, refused: bool) -> None:
+    if refused:
+        with pytest.raises(SpecError) as caught:
+            load_document(text, max_bytes=MAX_SPEC_BYTES)
+        assert caught.value.errors == ["spec: invalid JSON: nested deeper than 16 levels"]
+    else:
+        assert isinstance(load_document(text, max_bytes=MAX_SPEC_BYTES), dict)
+
+
+def test_a_canonical_form_over_the_limit_is_refused_with_both_sizes() -> None:
+    check_canonical_size("é" * 5, 10)
+    with pytest.raises(SpecError) as caught:
+        check_canonical_size("é" * 5 + "x", 10)
+    assert caught.value.errors == ["spec: canonical form is 11 bytes, over the limit of 10 bytes"]
