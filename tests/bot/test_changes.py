@@ -496,3 +496,42 @@ def test_a_close_that_landed_before_a_crash_is_recognised_not_sent_again(
     assert ledger.get(2).state is S.CLOSED and ledger.get(1).closed_by == 2
     assert closes(emulator) == sent
     assert unexpected_errors(metrics) == 0
+
+
+def test_an_update_that_does_not_settle_in_time_fails_with_its_last_status(
+    ledger, record, spheron_emulator_factory, spheron_client_factory, clock
+):
+    """The deploy timeout counts from when Spheron accepted the update (stored), and is checked
+    before the status is read: at the timeout it still waits, past it the update fails and the
+    instance's voted state stays as it was."""
+    slow = spheron_emulator_factory(queued_s=3600, pending_s=3600)
+
+    def deployer() -> Deployer:
+        return Deployer(
+            ledger,
+            SpheronTarget(spheron_client_factory(slow)),
+            DeployPolicy(),
+            BotMetrics(),
+            DeployerOptions(chain_id=CHAIN_ID, dao_address=DAO, deploy_timeout_s=30),
+            environ={},
+            clock=clock,
+        )
+
+    record(1, WEB)
+    deployer().advance()
+    ledger.mark_deployed(1, "Deployed")  # its own order never settles on this slow server
+    record(2, update(tag="1.28"))
+    deployer().advance()
+    sent = ledger.get(2)
+    assert sent.state is S.CREATED and sent.created_at == clock.now
+    clock.now += 30  # exactly the deploy timeout: not past it
+    deployer().advance()
+    assert ledger.get(2).state is S.CREATED and ledger.get(2).deployment_status == "Queued"
+    clock.now += 1
+    deployer().advance()
+    row = ledger.get(2)
+    assert row.state is S.FAILED and row.created_at == sent.created_at
+    assert row.reason == (
+        f"update {sent.deployment_id} did not settle within 30 s (last status Queued)"
+    )
+    assert ledger.get(1).voted_spec_json == WEB
