@@ -1,5 +1,6 @@
 """What the deployer's tests and the changes' tests share: a ledger bound to one DAO, a clock the
-tests move by hand, recording a DeployEvent, and the Spheron emulator."""
+tests move by hand, recording a DeployEvent, the Spheron emulator, and a deployer on an emulator
+whose orders never settle (for the deploy timeout)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ import time
 
 import pytest
 
+from services.bot.deployer import Deployer, DeployerOptions
 from services.bot.ledger import Ledger, NewEvent
+from services.bot.metrics import BotMetrics
 from services.spec.model import spec_hash
+from services.spec.policy import DeployPolicy
+from services.targets.spheron import SpheronTarget
 
 CHAIN_ID = 1337
 DAO = "0x" + "ab" * 20
@@ -57,3 +62,29 @@ def emulator(spheron_emulator_factory):
 @pytest.fixture
 def clock():
     return Clock()
+
+
+#: The deploy timeout of `unsettled_deployer`.
+UNSETTLED_TIMEOUT_S = 30
+
+
+@pytest.fixture
+def unsettled_deployer(ledger, spheron_emulator_factory, spheron_client_factory, clock):
+    """`unsettled_deployer(metrics=None)`: a new deployer (what a restart or a `--once` run
+    makes) on an emulator whose orders stay Queued for an hour, with a 30 s deploy timeout."""
+    slow = spheron_emulator_factory(queued_s=3600, pending_s=3600)
+
+    def make(metrics: BotMetrics | None = None) -> Deployer:
+        return Deployer(
+            ledger,
+            SpheronTarget(spheron_client_factory(slow)),
+            DeployPolicy(),
+            metrics or BotMetrics(),
+            DeployerOptions(
+                chain_id=CHAIN_ID, dao_address=DAO, deploy_timeout_s=UNSETTLED_TIMEOUT_S
+            ),
+            environ={},
+            clock=clock,
+        )
+
+    return make

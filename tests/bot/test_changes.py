@@ -499,24 +499,12 @@ def test_a_close_that_landed_before_a_crash_is_recognised_not_sent_again(
 
 
 def test_an_update_that_does_not_settle_in_time_fails_with_its_last_status(
-    ledger, record, spheron_emulator_factory, spheron_client_factory, clock
+    ledger, record, unsettled_deployer, clock
 ):
     """The deploy timeout counts from when Spheron accepted the update (stored), and is checked
     before the status is read: at the timeout it still waits, past it the update fails and the
     instance's voted state stays as it was."""
-    slow = spheron_emulator_factory(queued_s=3600, pending_s=3600)
-
-    def deployer() -> Deployer:
-        return Deployer(
-            ledger,
-            SpheronTarget(spheron_client_factory(slow)),
-            DeployPolicy(),
-            BotMetrics(),
-            DeployerOptions(chain_id=CHAIN_ID, dao_address=DAO, deploy_timeout_s=30),
-            environ={},
-            clock=clock,
-        )
-
+    deployer = unsettled_deployer
     record(1, WEB)
     deployer().advance()
     ledger.mark_deployed(1, "Deployed")  # its own order never settles on this slow server

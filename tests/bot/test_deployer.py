@@ -450,21 +450,9 @@ def test_a_late_duplicate_of_a_retried_create_is_closed_when_deployed(
 
 
 def test_the_deploy_timeout_counts_from_the_stored_creation_time_across_restarts(
-    ledger, record, spheron_emulator_factory, spheron_client_factory, clock
+    ledger, record, unsettled_deployer, clock
 ):
-    slow = spheron_emulator_factory(queued_s=3600, pending_s=3600)
-
-    def deployer() -> Deployer:  # a fresh one each time: what a restart or a --once run does
-        return Deployer(
-            ledger,
-            SpheronTarget(spheron_client_factory(slow)),
-            DeployPolicy(),
-            BotMetrics(),
-            DeployerOptions(chain_id=CHAIN_ID, dao_address=DAO, deploy_timeout_s=30),
-            environ={},
-            clock=clock,
-        )
-
+    deployer = unsettled_deployer  # a fresh one each time: what a restart or a --once run does
     record(22, spec_text())
     deployer().advance()
     created_at = ledger.get(22).created_at
@@ -895,20 +883,11 @@ def test_a_create_that_may_have_arrived_is_logged_with_when_it_is_looked_up(
 
 
 def test_the_deploy_timeout_fails_the_row_once_only_after_the_full_time(
-    ledger, record, spheron_emulator_factory, spheron_client_factory, clock, caplog
+    ledger, record, unsettled_deployer, clock, caplog
 ):
-    slow = spheron_emulator_factory(queued_s=3600, pending_s=3600)
     record(58, spec_text())
     metrics = BotMetrics()
-    deployer = Deployer(
-        ledger,
-        SpheronTarget(spheron_client_factory(slow)),
-        DeployPolicy(),
-        metrics,
-        DeployerOptions(chain_id=CHAIN_ID, dao_address=DAO, deploy_timeout_s=30),
-        environ={},
-        clock=clock,
-    )
+    deployer = unsettled_deployer(metrics)
     deployer.advance()
     clock.now += 30
     deployer.advance()
