@@ -187,9 +187,9 @@ class _Heartbeat:
         return self
 
     def stop(self) -> None:
+        """Not joined: the caller may hold the lock a last beat waits for, and a last beat is
+        harmless (it re-checks the session under that lock)."""
         self._stop.set()
-        if self._thread is not threading.current_thread():
-            self._thread.join(timeout=1.0)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval_s):
