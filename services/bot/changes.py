@@ -135,10 +135,7 @@ class InstanceChanges:
         if isinstance(proposal, CloseProposal):
             return _Plan(proposal, target, None)
         try:
-            voted = parse_spec(
-                target.voted_spec_json or target.spec_json, max_bytes=MAX_DAO_SPEC_BYTES
-            )
-            spec = apply_changes(voted, proposal.changes)
+            spec = apply_changes(_voted_spec(target), proposal.changes)
         except SpecError as error:
             self._reject(row, f"invalid update: {error}")
             return None
@@ -156,16 +153,17 @@ class InstanceChanges:
     ) -> str | None:
         """Why the change is refused; "" when it must wait; None when it may go ahead."""
         subject = f"the instance of proposal {proposal.target}"
-        if target is None or target.block_number > row.block_number:
+        if target is None:
             return f"{subject}: proposal {proposal.target} was not deployed by this DAO's bot"
+        if (target.block_number, target.log_index) > (row.block_number, row.log_index):
+            return f"{subject}: proposal {proposal.target} was executed after this change"
         if target.kind != "deploy":
             article = "an" if target.kind == "update" else "a"
             return f"proposal {proposal.target} is {article} {target.kind}, not a deployment"
         if target.closed_by is not None:
             return f"{subject} was closed by proposal {target.closed_by}"
         if target.state in (DeploymentState.REJECTED, DeploymentState.FAILED):
-            reason = f": {target.reason}" if target.reason else ""
-            return f"{subject} is not running: its deployment {target.state.value}{reason}"
+            return f"{subject} is not running: its deployment {target.state.value}: {target.reason}"
         if target.state in _UNFINISHED:
             logger.debug("proposal %s: waits for the deployment of %s", row.proposal_id, subject)
             return ""
@@ -184,9 +182,13 @@ class InstanceChanges:
 
     def _send(self, row: DeploymentRow, plan: _Plan) -> None:
         assert self._target is not None
-        target, instance_id = self._target, plan.target.instance_id
-        assert instance_id is not None
-        name = plan.target.deployment_name or ""
+        target, instance_id, name = (
+            self._target,
+            plan.target.instance_id,
+            plan.target.deployment_name,
+        )
+        assert instance_id is not None and name is not None  # a deployed instance has both
+        before: tuple[str, ...] | None = None  # a close has no deployments to tell apart
         if plan.spec is not None:
             try:
                 secrets = resolve_secrets(plan.spec, self._environ)
@@ -194,8 +196,6 @@ class InstanceChanges:
                 self._fail(row, f"missing secret: {error}")
                 return
             before = target.inspect(instance_id).deployment_ids
-        else:
-            before = ()
         in_flight_until = self._clock() + target.request_timeout_s + self._margin
 
         def on_sending() -> None:
@@ -291,33 +291,35 @@ class InstanceChanges:
                 deployment_status=status.status,
             )
             return
-        plan = self._plan_for_settled(row)
-        if plan.spec is not None and plan.spec.healthCheckConfig is not None:
-            check = plan.spec.healthCheckConfig
+        proposal, voted, spec = self._settled_update(row)
+        if spec.healthCheckConfig is not None:
+            check = spec.healthCheckConfig
             self._target.set_health_check(row.instance_id or "", check.path, check.port)
-        changes = () if plan.spec is None else describe_changes(_voted_spec(plan.target), plan.spec)
         self._ledger.mark_deployed(
             row.proposal_id,
             status.status,
             status.connection_urls,
-            voted_spec_json=canonical_json(plan.spec) if plan.spec is not None else None,
-            changes=changes,
+            voted_spec_json=canonical_json(spec),
+            changes=describe_changes(voted, spec),
         )
         logger.info(
             "proposal %s: updated the instance of proposal %s (%s)",
             row.proposal_id,
-            plan.proposal.target,
+            proposal.target,
             status.status,
         )
 
-    def _plan_for_settled(self, row: DeploymentRow) -> _Plan:
+    def _settled_update(
+        self, row: DeploymentRow
+    ) -> tuple[UpdateProposal, InstanceSpec, InstanceSpec]:
+        """The update a settled row applied: its proposal, the spec voted before it and the
+        resulting spec (only updates are followed; a close is done once its request is answered)."""
         proposal = parse_proposal(row.spec_json, max_bytes=MAX_DAO_SPEC_BYTES)
-        assert isinstance(proposal, UpdateProposal | CloseProposal)
+        assert isinstance(proposal, UpdateProposal)
         target = self._ledger.get(proposal.target)
         assert target is not None
-        if isinstance(proposal, CloseProposal):
-            return _Plan(proposal, target, None)
-        return _Plan(proposal, target, apply_changes(_voted_spec(target), proposal.changes))
+        voted = _voted_spec(target)
+        return proposal, voted, apply_changes(voted, proposal.changes)
 
 
 def _voted_spec(target: DeploymentRow) -> InstanceSpec:

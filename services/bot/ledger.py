@@ -786,7 +786,8 @@ class Ledger:
 
         A deployment's instance now runs its own spec, which becomes the instance's voted state.
         An update must give `voted_spec_json`, the spec it led to: in the same transaction it
-        becomes the voted state of its target's instance; `changes` (what it changed, in words)
+        becomes the voted state of its target's instance, and the update's URLs (of its new order)
+        become the instance's; `changes` (what it changed, in words)
         goes into the instance's history and the notification.
         """
         if isinstance(changes, str) or not all(isinstance(item, str) for item in changes):
@@ -807,7 +808,12 @@ class Ledger:
             if current.kind == "deploy":
                 return self._set(conn, proposal_id, voted_spec_json=row.spec_json)
             if current.target_id is not None:
-                target = self._set(conn, current.target_id, voted_spec_json=voted_spec_json)
+                target = self._set(
+                    conn,
+                    current.target_id,
+                    voted_spec_json=voted_spec_json,
+                    urls=json.dumps(list(row.urls)),
+                )
                 what = ": " + ", ".join(changes) if changes else ""
                 self._append_history(
                     conn,

@@ -13,12 +13,13 @@ from services.bot.deployer import Deployer, DeployerOptions
 from services.bot.drift import DriftWatch
 from services.bot.ledger import DeploymentState
 from services.bot.metrics import BotMetrics
-from services.spec.model import canonical_json, parse_spec
+from services.spec.model import MAX_DAO_SPEC_BYTES, MAX_SPEC_BYTES, canonical_json, parse_spec
 from services.spec.policy import DeployPolicy
 from services.spec.proposal import canonical_proposal_json, parse_proposal
 from services.targets.spheron import SpheronTarget
 from testbed.emulators.spheron import FaultPlan
-from tests.bot.conftest import CHAIN_ID, DAO
+from testbed.postgres import free_port
+from tests.bot.conftest import CHAIN_ID, DAO, FAILING_WEB_IMAGE, taken_over_when_expired
 from tests.bot.test_deployer import EXAMPLES
 
 S = DeploymentState
@@ -26,7 +27,7 @@ WEB = canonical_json(parse_spec((EXAMPLES / "web-service.json").read_text()))
 
 
 def envelope(**body) -> str:
-    return canonical_proposal_json(parse_proposal(json.dumps(body)))
+    return canonical_proposal_json(parse_proposal(json.dumps(body), max_bytes=MAX_DAO_SPEC_BYTES))
 
 
 def update(target: int = 1, **changes) -> str:
@@ -35,23 +36,6 @@ def update(target: int = 1, **changes) -> str:
 
 def close(target: int = 1) -> str:
     return envelope(action="close", target=target)
-
-
-@pytest.fixture
-def make_deployer(ledger, emulator, spheron_client_factory, clock):
-    def make(*, policy=None, environ=None, metrics=None, client_timeout=2, margin=5.0):
-        target = SpheronTarget(spheron_client_factory(emulator, timeout_s=client_timeout))
-        return Deployer(
-            ledger,
-            target,
-            policy or DeployPolicy(),
-            metrics or BotMetrics(),
-            DeployerOptions(chain_id=CHAIN_ID, dao_address=DAO, inflight_margin_s=margin),
-            environ=environ or {},
-            clock=clock,
-        )
-
-    return make
 
 
 def settle(deployer, ledger, *ids, rounds=400):
@@ -145,8 +129,10 @@ def test_a_close_closes_once_and_nothing_changes_the_instance_after_it(
     record(2, close())
     record(3, update(tag="1.29"))
     record(4, close())
-    deployer = make_deployer()
+    metrics = BotMetrics()
+    deployer = make_deployer(metrics=metrics)
     rows = settle(deployer, ledger, 2, 3, 4)
+    assert unexpected_errors(metrics) == 0
     assert [row.state for row in rows] == [S.CLOSED, S.REJECTED, S.REJECTED]
     assert rows[1].reason == "the instance of proposal 1 was closed by proposal 2"
     assert SpheronTarget(spheron_client_factory(emulator)).inspect(instance).closed
@@ -266,8 +252,10 @@ def test_an_update_resolves_its_secrets_from_the_bots_environment(
     deployed_instance(record, ledger, make_deployer)
     secret = [{"key": "API_TOKEN", "value": "${secret:API_TOKEN}"}]
     record(2, update(secretEnvironmentVariables=secret))
-    settle(make_deployer(environ={}), ledger, 2)
+    metrics = BotMetrics()
+    settle(make_deployer(environ={}, metrics=metrics), ledger, 2)
     assert ledger.get(2).state is S.FAILED and "DAO_SECRET_API_TOKEN" in ledger.get(2).reason
+    assert unexpected_errors(metrics) == 0
     assert updates(emulator) == []
 
     record(3, update(tag="1.28"))  # a failed change does not block the next one
@@ -289,7 +277,8 @@ def test_an_update_of_an_instance_closed_outside_the_dao_fails_with_spherons_ans
     record(3, close())
     settle(make_deployer(), ledger, 2, 3)
     row = ledger.get(2)
-    assert row.state is S.FAILED and f"Instance {instance} is closed" in row.reason
+    assert row.state is S.FAILED
+    assert row.reason == f"Spheron refused the change: Instance {instance} is closed"
     assert len(updates(emulator)) == 1
     assert ledger.get(3).state is S.CLOSED  # closing what is already closed is done, not an error
     assert parse_spec(ledger.get(1).voted_spec_json).configuration.tag == "1.27"
@@ -301,8 +290,10 @@ def test_an_update_whose_request_was_dropped_is_sent_again_and_applied_once(
     instance = deployed_instance(record, ledger, make_deployer)
     record(2, update(tag="1.28"))
     emulator.set_faults(FaultPlan(drop_next=1, path=f"/v1/cluster-instance/{instance}/update"))
-    make_deployer().advance()
-    assert ledger.get(2).state is S.CREATING  # it may have landed: wait out the window
+    make_deployer(client_timeout=2, margin=5.0).advance()
+    in_flight = ledger.get(2)
+    assert in_flight.state is S.CREATING  # it may have landed: wait out the window
+    assert in_flight.in_flight_until == clock.now + 2 + 5.0  # the client's timeout + the margin
     clock.now += 8
     (row,) = settle(make_deployer(), ledger, 2)
     assert row.state is S.DEPLOYED
@@ -516,10 +507,186 @@ def test_an_update_that_does_not_settle_in_time_fails_with_its_last_status(
     deployer().advance()
     assert ledger.get(2).state is S.CREATED and ledger.get(2).deployment_status == "Queued"
     clock.now += 1
-    deployer().advance()
+    metrics = BotMetrics()
+    deployer(metrics).advance()
     row = ledger.get(2)
     assert row.state is S.FAILED and row.created_at == sent.created_at
+    assert unexpected_errors(metrics) == 0  # failed, and not followed any further
     assert row.reason == (
         f"update {sent.deployment_id} did not settle within 30 s (last status Queued)"
     )
     assert ledger.get(1).voted_spec_json == WEB
+
+
+def test_an_update_as_large_as_the_dao_allows_rolls_out(
+    ledger, record, emulator, make_deployer, spheron_client_factory
+):
+    """Both the deployed spec and the update are larger than a spec proposed by hand may be (the
+    DAO allows up to 64 KiB): the bot plans, sends and settles the update all the same."""
+
+    def variables(count: int, fill: str) -> list[dict]:
+        return [{"key": f"SETTING_{n}", "value": fill * 1000} for n in range(count)]
+
+    data = json.loads(WEB)
+    data["configuration"]["environmentVariables"] = variables(9, "a")
+    large = canonical_json(parse_spec(json.dumps(data), max_bytes=MAX_DAO_SPEC_BYTES))
+    assert len(large.encode()) > MAX_SPEC_BYTES
+    record(1, large)
+    settle(make_deployer(), ledger, 1)
+    change = update(environmentVariables=variables(10, "b"))
+    assert len(change.encode()) > MAX_SPEC_BYTES
+    record(2, change)
+    (row,) = settle(make_deployer(), ledger, 2)
+    assert row.state is S.DEPLOYED, row.reason
+    voted = parse_spec(ledger.get(1).voted_spec_json, max_bytes=MAX_DAO_SPEC_BYTES)
+    assert [v.value[0] for v in voted.configuration.environmentVariables] == ["b"] * 10
+    running = SpheronTarget(spheron_client_factory(emulator)).inspect(row.instance_id).active
+    assert running.kind == "UPDATE"
+
+
+def test_each_step_of_a_change_tells_the_operator_what_it_did(
+    ledger, record, emulator, make_deployer, caplog
+):
+    instance = deployed_instance(record, ledger, make_deployer)
+    record(2, update(tag="1.28"))
+    record(3, close())
+    caplog.set_level(logging.DEBUG, logger="services.bot.changes")
+    deployer = make_deployer()
+    deployer.advance()
+    created = ledger.get(2)
+    settle(deployer, ledger, 2, 3)
+    messages = [r.getMessage() for r in caplog.records if r.name == "services.bot.changes"]
+    assert messages[:3] == [
+        f"proposal 2: updating instance {instance} (deployment {created.deployment_id})",
+        "proposal 3: waits for proposal 2 first",
+        "proposal 3: waits for proposal 2 first",
+    ]
+    assert "proposal 2: updated the instance of proposal 1 (Deployed)" in messages
+    assert messages[-1] == f"proposal 3: closed instance {instance}"
+
+    record(5, WEB)  # an instance still being deployed
+    record(6, close(5))
+    caplog.clear()
+    make_deployer().advance()
+    messages = [r.getMessage() for r in caplog.records if r.name == "services.bot.changes"]
+    assert messages == ["proposal 6: waits for the deployment of the instance of proposal 5"]
+
+
+def test_an_update_that_fails_on_spheron_leaves_the_voted_state_and_the_next_goes_on(
+    ledger, record, emulator, make_deployer, spheron_client_factory
+):
+    deployed_instance(record, ledger, make_deployer)
+    image, tag = FAILING_WEB_IMAGE.split(":")
+    assert parse_spec(WEB).configuration.image == image
+    record(2, update(tag=tag))
+    record(3, update(replicas=3))
+    rows = settle(make_deployer(), ledger, 2, 3)
+    assert [row.state for row in rows] == [S.FAILED, S.DEPLOYED]
+    assert rows[0].reason == "Spheron update status is Failed"
+    assert rows[0].deployment_status == "Failed"
+    voted = parse_spec(ledger.get(1).voted_spec_json)
+    assert (voted.configuration.tag, voted.configuration.replicas) == ("1.27", 3)
+    assert [entry.note for entry in ledger.history(1)][-1] == (
+        "updated by proposal 3: replicas 2 → 3"
+    )
+
+
+def test_an_applied_update_moves_the_health_check_and_the_instances_urls(
+    ledger, record, emulator, make_deployer, spheron_client_factory
+):
+    instance = deployed_instance(record, ledger, make_deployer)
+    before = ledger.get(1).urls
+    record(2, update(tag="1.28", healthCheckConfig={"path": "/healthz", "port": 80}))
+    (row,) = settle(make_deployer(), ledger, 2)
+    assert row.state is S.DEPLOYED
+    check = spheron_client_factory(emulator).get_instance(instance)["healthCheck"]
+    assert (check["url"], check["port"]) == ("/healthz", 80)
+    # The update's own order serves the instance now, on URLs of its own.
+    assert row.urls and set(row.urls).isdisjoint(before)
+    assert ledger.get(1).urls == row.urls
+
+
+def test_a_replica_that_lost_its_claim_while_inspecting_the_instance_sends_no_update(
+    ledger, record, emulator, make_deployer
+):
+    """Reading the instance's deployments is slow; meanwhile the claim expires and another
+    replica takes the row. The commit of CREATING, which checks the claim, stops the update."""
+    instance = deployed_instance(record, ledger, make_deployer)
+    record(2, update(tag="1.28"))
+    deployer = make_deployer(replica="replica-a", lease=0.2)
+    ledger.claim(2, "replica-a", lease_s=0.2)
+    emulator.set_faults(
+        FaultPlan(delay_s=0.6, delay_next=1, path=f"/v1/cluster-instance/{instance}")
+    )
+
+    with taken_over_when_expired(ledger, 2, "replica-b"):
+        deployer.advance()
+    row = ledger.get(2)
+    assert row.state is S.RECORDED and row.claimed_by == "replica-b"
+    assert updates(emulator) == []
+
+
+def test_a_lost_update_is_sent_again_though_an_earlier_update_ran_the_same_spec(
+    ledger, record, emulator, make_deployer, spheron_client_factory, clock
+):
+    """The instance's deployments before the request are read when it is sent: an older update
+    that ran the same spec is not taken for this one, whose request never arrived."""
+    instance = deployed_instance(record, ledger, make_deployer)
+    record(2, update(tag="1.28"))
+    record(3, update(tag="1.27"))
+    settle(make_deployer(), ledger, 2, 3)
+    record(4, update(tag="1.28"))  # what proposal 2 already ran once
+    emulator.set_faults(FaultPlan(drop_next=1, path=f"/v1/cluster-instance/{instance}/update"))
+    make_deployer().advance()
+    assert ledger.get(4).state is S.CREATING
+    clock.now += 8
+    (row,) = settle(make_deployer(), ledger, 4)
+    assert row.state is S.DEPLOYED
+    assert not any("recognised" in (entry.note or "") for entry in ledger.history(4))
+    assert len(updates(emulator)) == 4  # 2, 3, the lost 4 and 4 again
+    view = SpheronTarget(spheron_client_factory(emulator)).inspect(instance)
+    assert view.deployment_ids[-1] == row.deployment_id
+    assert view.active.tag == "1.28"
+
+
+def test_a_close_that_never_reached_spheron_is_sent_as_soon_as_spheron_is_back(
+    ledger, record, spheron_emulator_factory, spheron_client_factory, clock
+):
+    server = spheron_emulator_factory(port=free_port())
+    metrics = BotMetrics()
+    deployer = Deployer(
+        ledger,
+        SpheronTarget(spheron_client_factory(server)),
+        DeployPolicy(),
+        metrics,
+        DeployerOptions(chain_id=CHAIN_ID, dao_address=DAO),
+        environ={},
+        clock=clock,
+    )
+    record(1, WEB)
+    settle(deployer, ledger, 1)
+    record(2, close())
+    server.stop()
+    assert deployer.advance() is False
+    row = ledger.get(2)
+    assert row.state is S.CREATING and row.in_flight_until is None  # certainly not sent
+    server.start()
+    deployer.advance()  # no in-flight window to wait out: the clock has not moved
+    assert ledger.get(2).state is S.CLOSED
+    assert len(closes(server)) == 1
+    assert unexpected_errors(metrics) == 0
+
+
+def test_a_change_applies_to_a_deployment_executed_before_it_in_the_same_block_only(
+    ledger, record, emulator, make_deployer
+):
+    record(1, WEB, block=40, log_index=0)
+    record(2, update(target=1, tag="1.28"), block=40, log_index=1)  # after it: applies
+    record(4, close(target=5), block=50, log_index=0)  # before its target: refused
+    record(5, WEB, block=50, log_index=1)
+    rows = settle(make_deployer(), ledger, 1, 2, 4, 5)
+    assert [row.state for row in rows] == [S.DEPLOYED, S.DEPLOYED, S.REJECTED, S.DEPLOYED]
+    assert rows[2].reason == (
+        "the instance of proposal 5: proposal 5 was executed after this change"
+    )
+    assert closes(emulator) == []

@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import threading
 import time
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from services.bot.deployer import SOLE_REPLICA, Deployer, DeployerOptions, deployment_name
+from services.bot.deployer import Deployer, DeployerOptions, deployment_name
 from services.bot.ledger import (
     DeploymentState,
     Ledger,
@@ -34,8 +33,7 @@ from services.spec.policy import DeployPolicy
 from services.targets.base import TargetAuthError
 from services.targets.spheron import SpheronTarget, build_create_body
 from testbed.emulators.spheron import CREATE_PATH, FaultPlan
-from testbed.waiting import wait_until
-from tests.bot.conftest import CHAIN_ID, DAO
+from tests.bot.conftest import CHAIN_ID, DAO, taken_over_when_expired
 from tests.bot.test_ledger import raw_engine
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -46,45 +44,6 @@ def spec_text(name: str = "web-service.json", **changes) -> str:
     spec = json.loads((EXAMPLES / name).read_text())
     spec["configuration"].update(changes)
     return canonical_json(parse_spec(json.dumps(spec), max_bytes=65_536))
-
-
-@pytest.fixture
-def make_deployer(ledger, emulator, spheron_client_factory, clock):
-    def make(
-        *,
-        dry_run=False,
-        policy=None,
-        environ=None,
-        target="default",
-        timeout=60.0,
-        margin=5.0,
-        metrics=None,
-        client_timeout=2,
-        replica=SOLE_REPLICA,
-        lease=30.0,
-    ):
-        if target == "default":
-            target = SpheronTarget(spheron_client_factory(emulator, timeout_s=client_timeout))
-        options = DeployerOptions(
-            chain_id=CHAIN_ID,
-            dao_address=DAO,
-            dry_run=dry_run,
-            deploy_timeout_s=timeout,
-            inflight_margin_s=margin,
-            replica_id=replica,
-            lease_s=lease,
-        )
-        return Deployer(
-            ledger,
-            target,
-            policy or DeployPolicy(),
-            metrics or BotMetrics(),
-            options,
-            environ=environ or {},
-            clock=clock,
-        )
-
-    return make
 
 
 def create_directly(client, spec: str, name: str, topic: str = "t") -> dict:
@@ -566,18 +525,8 @@ def test_a_replica_that_lost_its_claim_during_the_lookup_sends_no_create(
     # The lookup lists the organisation's clusters: slower than the lease.
     emulator.set_faults(FaultPlan(delay_s=0.6, delay_next=1, path="/v1/organization/"))
 
-    def steal_when_expired() -> None:
-        wait_until(
-            lambda: ledger.claim(1, "replica-b", lease_s=30),
-            timeout_s=5,
-            what="the claim to expire",
-            interval_s=0.05,
-        )
-
-    thief = threading.Thread(target=steal_when_expired)
-    thief.start()
-    deployer.advance()
-    thief.join()
+    with taken_over_when_expired(ledger, 1, "replica-b"):
+        deployer.advance()
     row = ledger.get(1)
     assert row.state is S.RECORDED and row.claimed_by == "replica-b"
     assert creates(emulator) == []

@@ -836,10 +836,15 @@ def test_an_update_that_deployed_becomes_its_targets_voted_state(
     with pytest.raises(ValueError, match="give voted_spec_json"):
         ledger.mark_deployed(2, "Deployed")
     row = ledger.mark_deployed(
-        2, "Deployed", voted_spec_json='{"voted": "after update"}', changes=["tag 1 → 2"]
+        2,
+        "Deployed",
+        ["http://order-2.example:30010"],
+        voted_spec_json='{"voted": "after update"}',
+        changes=["tag 1 → 2"],
     )
     assert (row.state, row.kind, row.target_id) == (S.DEPLOYED, "update", 1)
     assert ledger.get(1).voted_spec_json == '{"voted": "after update"}'
+    assert ledger.get(1).urls == ("http://order-2.example:30010",)  # the instance's URLs now
     assert ledger.history(1)[-1].note == "updated by proposal 2: tag 1 → 2"
     last = ledger.outbox()[-1]
     assert (last.kind, last.fields["changes"]) == ("updated", ["tag 1 → 2"])

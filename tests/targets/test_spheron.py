@@ -267,18 +267,16 @@ def test_status_moves_through_queued_and_pending(
     spheron_emulator_factory: Callable[..., SpheronEmulator],
     spheron_client_factory: Callable[..., SpheronClient],
 ) -> None:
-    emulator = spheron_emulator_factory(queued_s=0.02, pending_s=0.02)
+    now = [0.0]  # the emulator's clock, moved by hand: no phase is missed however slow a poll
+    emulator = spheron_emulator_factory(queued_s=1, pending_s=1, clock=lambda: now[0])
     target = SpheronTarget(spheron_client_factory(emulator))
     created = create(target, make_spec())
-    seen = [target.status(created.deployment_id)]
-    while seen[-1].status != "Deployed":
-        status = target.status(created.deployment_id)
-        if status.status != seen[-1].status:
-            seen.append(status)
-    order = ["Queued", "Pending", "Deployed"]
-    assert [s.status for s in seen] == order[order.index(seen[0].status) :]
-    assert [s.outcome for s in seen[:-1]] == [Outcome.PENDING] * (len(seen) - 1)
-    assert seen[-1].outcome is Outcome.SUCCEEDED
+    seen = []
+    for moment in (0.5, 1.5, 2.5):  # inside each phase
+        now[0] = moment
+        seen.append(target.status(created.deployment_id))
+    assert [s.status for s in seen] == ["Queued", "Pending", "Deployed"]
+    assert [s.outcome for s in seen] == [Outcome.PENDING, Outcome.PENDING, Outcome.SUCCEEDED]
 
 
 def test_image_in_the_fail_set_ends_failed(
