@@ -108,7 +108,8 @@ class InstanceChanges:
         if plan is None:
             return
         if self._dry_run:
-            self._ledger.mark_planned(row.proposal_id, plan.target.deployment_name or "")
+            assert plan.target.deployment_name is not None  # a deployed instance has a name
+            self._ledger.mark_planned(row.proposal_id, plan.target.deployment_name)
             logger.info("proposal %s: valid; dry run, would %s", row.proposal_id, _what(plan))
             return
         self._send(row, plan)
@@ -122,9 +123,8 @@ class InstanceChanges:
         except SpecError as error:
             self._reject(row, f"invalid proposal: {error}")
             return None
-        if isinstance(proposal, InstanceSpec):  # the ledger says change, the JSON says deploy
-            self._reject(row, "invalid proposal: a deployment recorded as a change")
-            return None
+        # The ledger files a row as a change only when its JSON has an action (peek_kind).
+        assert not isinstance(proposal, InstanceSpec)
         target = self._ledger.get(proposal.target)
         refusal = self._refusal(row, proposal, target)
         if refusal is not None:

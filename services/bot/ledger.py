@@ -728,16 +728,21 @@ class Ledger:
             )
 
     def mark_not_sent(self, proposal_id: int, reason: str) -> DeploymentRow:
-        """The create request certainly never reached the target (e.g. connection refused): the
-        row stays CREATING with no in-flight window, so the next attempt need not wait."""
+        """The row's request (create, update or close) certainly never reached the target (e.g.
+        connection refused): the row stays CREATING with no in-flight window, so the next attempt
+        need not wait."""
         _check_text("reason", reason)
-        return self._transition(
-            "mark_not_sent",
-            proposal_id,
-            DeploymentState.CREATING,
-            {"in_flight_until": None},
-            note=f"create request not delivered: {reason}",
-        )
+        with self._write() as conn:
+            current = self._current(conn, proposal_id)
+            self._check_allowed("mark_not_sent", current, DeploymentState.CREATING)
+            return self._update(
+                conn,
+                proposal_id,
+                DeploymentState.CREATING,
+                {"in_flight_until": None},
+                previous=current.state,
+                note=f"{_REQUEST[current.kind]} request not delivered: {reason}",
+            )
 
     def mark_created(
         self,

@@ -171,11 +171,16 @@ def test_an_update_whose_result_breaks_the_rules_or_the_policy_is_rejected(
 ):
     deployed_instance(record, ledger, make_deployer)
     record(2, update(healthCheckConfig={"path": "/", "port": 9999}))
-    record(3, update(replicas=9))
-    settle(make_deployer(policy=DeployPolicy(max_replicas=3)), ledger, 2, 3)
+    record(3, update(replicas=9, customSpecs={"cpu": 8, "memory": 4}))
+    metrics = BotMetrics()
+    settle(make_deployer(policy=DeployPolicy(max_replicas=3), metrics=metrics), ledger, 2, 3)
     assert ledger.get(2).reason.startswith("invalid update: updated spec: healthCheckConfig.port")
-    assert "configuration.replicas: 9 exceeds the policy maximum of 3" in ledger.get(3).reason
+    assert ledger.get(3).reason == (
+        "refused by policy: configuration.replicas: 9 exceeds the policy maximum of 3; "
+        "configuration.customSpecs.cpu: 8 exceeds the policy maximum of 4"
+    )
     assert updates(emulator) == []
+    assert unexpected_errors(metrics) == 0
 
 
 def test_an_update_in_flight_across_a_crash_is_recognised_not_sent_twice(
@@ -351,8 +356,10 @@ def test_a_bad_envelope_is_rejected_with_what_is_wrong_and_changes_nothing(
 ):
     instance = deployed_instance(record, ledger, make_deployer)
     record(2, text)
-    (row,) = settle(make_deployer(), ledger, 2)
+    metrics = BotMetrics()
+    (row,) = settle(make_deployer(metrics=metrics), ledger, 2)
     assert row.state is S.REJECTED and reason in row.reason, row.reason
+    assert unexpected_errors(metrics) == 0
     assert updates(emulator) == []
     assert closes(emulator) == []
     assert ledger.get(1).voted_spec_json == ledger.get(1).spec_json
@@ -670,6 +677,7 @@ def test_a_close_that_never_reached_spheron_is_sent_as_soon_as_spheron_is_back(
     assert deployer.advance() is False
     row = ledger.get(2)
     assert row.state is S.CREATING and row.in_flight_until is None  # certainly not sent
+    assert ledger.history(2)[-1].note.startswith("close request not delivered: ")
     server.start()
     deployer.advance()  # no in-flight window to wait out: the clock has not moved
     assert ledger.get(2).state is S.CLOSED
