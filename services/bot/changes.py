@@ -271,7 +271,7 @@ class InstanceChanges:
         self._send(row, plan)
 
     def _follow(self, row: DeploymentRow) -> None:
-        assert self._target is not None and row.deployment_id is not None
+        assert self._target is not None and row.deployment_id is not None and row.instance_id
         started = row.created_at if row.created_at is not None else self._clock()
         if self._clock() - started > self._timeout:
             self._fail(
@@ -294,7 +294,7 @@ class InstanceChanges:
         proposal, voted, spec = self._settled_update(row)
         if spec.healthCheckConfig is not None:
             check = spec.healthCheckConfig
-            self._target.set_health_check(row.instance_id or "", check.path, check.port)
+            self._target.set_health_check(row.instance_id, check.path, check.port)
         self._ledger.mark_deployed(
             row.proposal_id,
             status.status,

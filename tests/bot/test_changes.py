@@ -145,6 +145,7 @@ def test_a_close_closes_once_and_nothing_changes_the_instance_after_it(
     ("target_json", "change", "reason"),
     [
         (None, update(target=9, tag="x"), "proposal 9 was not deployed by this DAO's bot"),
+        (None, update(target=5, tag="x"), "proposal 5 is an update, not a deployment"),
         (update(tag="x"), update(target=1, tag="y"), "proposal 1 is an update, not a deployment"),
         (close(target=2), update(target=1, tag="y"), "proposal 1 is a close, not a deployment"),
         (
@@ -587,8 +588,10 @@ def test_an_update_that_fails_on_spheron_leaves_the_voted_state_and_the_next_goe
     assert parse_spec(WEB).configuration.image == image
     record(2, update(tag=tag))
     record(3, update(replicas=3))
-    rows = settle(make_deployer(), ledger, 2, 3)
+    metrics = BotMetrics()
+    rows = settle(make_deployer(metrics=metrics), ledger, 2, 3)
     assert [row.state for row in rows] == [S.FAILED, S.DEPLOYED]
+    assert unexpected_errors(metrics) == 0
     assert rows[0].reason == "Spheron update status is Failed"
     assert rows[0].deployment_status == "Failed"
     voted = parse_spec(ledger.get(1).voted_spec_json)
@@ -677,7 +680,11 @@ def test_a_close_that_never_reached_spheron_is_sent_as_soon_as_spheron_is_back(
     assert deployer.advance() is False
     row = ledger.get(2)
     assert row.state is S.CREATING and row.in_flight_until is None  # certainly not sent
-    assert ledger.history(2)[-1].note.startswith("close request not delivered: ")
+    instance = ledger.get(1).instance_id
+    assert ledger.history(2)[-1].note.startswith(
+        f"close request not delivered: Spheron API GET /v1/cluster-instance/{instance} "
+        "failed after 4 attempt(s); last problem: ConnectionError"
+    )
     server.start()
     deployer.advance()  # no in-flight window to wait out: the clock has not moved
     assert ledger.get(2).state is S.CLOSED
@@ -698,3 +705,20 @@ def test_a_change_applies_to_a_deployment_executed_before_it_in_the_same_block_o
         "the instance of proposal 5: proposal 5 was executed after this change"
     )
     assert closes(emulator) == []
+
+
+def test_an_update_that_finds_spheron_down_before_sending_is_sent_once_it_is_back(
+    ledger, record, emulator, make_deployer
+):
+    """Naming a machine plan needs a lookup before the request: when that lookup finds Spheron
+    down, nothing was sent, and the update goes out as soon as Spheron answers again."""
+    deployed_instance(record, ledger, make_deployer)
+    record(2, update(machineImageId=f"{0xE0000000:024x}"))
+    emulator.set_faults(FaultPlan(error_next=4, path="/v1/compute-machine-image"))  # 1 + 3 retries
+    metrics = BotMetrics()
+    assert make_deployer(metrics=metrics).advance() is False
+    row = ledger.get(2)
+    assert (row.state, row.attempts, row.in_flight_until) == (S.RECORDED, 0, None)
+    assert updates(emulator) == [] and unexpected_errors(metrics) == 0
+    (row,) = settle(make_deployer(), ledger, 2)
+    assert row.state is S.DEPLOYED and len(updates(emulator)) == 1
