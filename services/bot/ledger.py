@@ -470,11 +470,11 @@ class Ledger:
 
         If ``chain_id`` / ``dao_address`` are given they must match the ledger's binding.
         """
+        where = LedgerLocation.parse(location)
+        if where.path is not None and not where.path.is_file():
+            raise FileNotFoundError(f"no ledger at {where.path}; the bot creates it on first run")
         ledger = cls.__new__(cls)
-        ledger._open(location, read_only=True, busy_timeout_ms=busy_timeout_ms)
-        if ledger.path is not None and not ledger.path.is_file():
-            ledger._engine.dispose()
-            raise FileNotFoundError(f"no ledger at {ledger.path}; the bot creates it on first run")
+        ledger._open(where, read_only=True, busy_timeout_ms=busy_timeout_ms)
         try:
             version = ledger.schema_version
             if version != SCHEMA_VERSION:
@@ -664,7 +664,7 @@ class Ledger:
             "mark_planned",
             proposal_id,
             DeploymentState.PLANNED,
-            {"deployment_name": deployment_name, "reason": None},
+            {"deployment_name": deployment_name},
             note=f"dry run: would deploy as {deployment_name}",
         )
 
@@ -715,7 +715,6 @@ class Ledger:
                 DeploymentState.CREATING,
                 {
                     "deployment_name": deployment_name,
-                    "reason": None,
                     "in_flight_until": in_flight_until,
                     "deployments_before": None
                     if deployments_before is None

@@ -734,8 +734,9 @@ def test_read_only_ledger_sees_writer_commits_but_cannot_write(
 
 def test_read_only_open_of_missing_file_fails_clearly(tmp_path: Path) -> None:
     missing = tmp_path / "nope.sqlite3"
-    with pytest.raises(FileNotFoundError, match="no ledger"):
+    with pytest.raises(FileNotFoundError) as error:
         Ledger.open_readonly(missing)
+    assert str(error.value) == f"no ledger at {missing}; the bot creates it on first run"
     assert not missing.exists()
 
 
@@ -848,6 +849,30 @@ def test_an_update_that_deployed_becomes_its_targets_voted_state(
     assert ledger.history(1)[-1].note == "updated by proposal 2: tag 1 → 2"
     last = ledger.outbox()[-1]
     assert (last.kind, last.fields["changes"]) == ("updated", ["tag 1 → 2"])
+
+
+def test_a_close_is_done_only_once_sent_and_clears_its_window_and_its_targets_drift(
+    ledger: Ledger, row_in_state: Callable[[DeploymentState, int], int]
+) -> None:
+    target = row_in_state(S.DEPLOYED, 7)
+    ledger.record_drift(target, {"kind": "changed", "differences": ["tag: voted 1, running 2"]})
+    ledger.record_batch([make_event(8, spec=json.dumps({"action": "close", "target": 7}))], 108)
+    with pytest.raises(
+        InvalidTransitionError,
+        match=r"^mark_closed: proposal 8 cannot go from RECORDED to CLOSED \(allowed from: ",
+    ):
+        ledger.mark_closed(8)  # never sent: not closed
+    ledger.mark_creating(8, "dao-7", in_flight_until=SENT + 90)
+    row = ledger.mark_closed(8)
+    assert (row.state, row.in_flight_until) == (S.CLOSED, None)
+    assert ledger.history(8)[-1].note == "closed the instance of proposal 7"
+    closed = ledger.get(7)
+    assert (closed.closed_by, closed.drift) == (8, None)  # a closed instance drifts no more
+    update = json.dumps({"action": "update", "target": 7, "changes": {"tag": "2"}})
+    ledger.record_batch([make_event(9, spec=update)], 109)
+    ledger.mark_creating(9, "dao-7", in_flight_until=SENT + 90)
+    with pytest.raises(InvalidTransitionError, match=r"^proposal 9 is not a close$"):
+        ledger.mark_closed(9)
 
 
 def test_a_close_closes_its_target_for_good(
@@ -1320,6 +1345,35 @@ def test_a_failed_notification_counts_its_attempt_and_keeps_its_error(
             delivery["attempts"] == 3 and delivery["last_error"] == ("HTTP 500 " + "x" * 600)[:500]
         )
         assert [e.id for e in ledger.pending_notifications("slack-1", limit=10)] == [event.id]
+        ledger.mark_notified(event.id, "slack-1")
+        [delivery] = ledger.dump()["deliveries"]
+        assert (delivery["attempts"], delivery["last_error"]) == (4, None)
+        assert delivery["delivered_at"] is not None
+        assert ledger.pending_notifications("slack-1", limit=10) == []
+
+
+def test_pending_notifications_come_oldest_first_and_at_most_the_limit(
+    ledger_location: str | Path,
+) -> None:
+    with Ledger(
+        ledger_location, chain_id=CHAIN_ID, dao_address=DAO, notify_sinks=["slack-1"]
+    ) as ledger:
+        ledger.record_batch([make_event(pid) for pid in (1, 2, 3)], 103)
+        events = ledger.pending_notifications("slack-1", limit=10)
+        assert [event.proposal_id for event in events] == [1, 2, 3]
+        ledger.notification_failed(events[0].id, "slack-1", "HTTP 500")
+        assert ledger.pending_notifications("slack-1", limit=10) == events
+        assert ledger.pending_notifications("slack-1", limit=2) == events[:2]
+
+
+def test_a_claim_needs_a_replica_name_and_a_positive_lease(ledger: Ledger) -> None:
+    ledger.record_batch([make_event(1)], 101)
+    with pytest.raises(ValueError, match=r"^replica must be a non-empty string, got ' '$"):
+        ledger.claim(1, " ", lease_s=30)
+    for lease in (0, -1.0):
+        with pytest.raises(ValueError, match=rf"^lease_s must be > 0, got {lease!r}$"):
+            ledger.claim(1, "replica-a", lease_s=lease)
+    assert ledger.get(1).claimed_by is None
 
 
 def test_a_replica_releases_one_claim_and_counts_only_live_claims_on_unfinished_rows(
