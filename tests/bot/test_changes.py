@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 
 import pytest
@@ -19,6 +20,7 @@ from services.spec.proposal import canonical_proposal_json, parse_proposal
 from services.targets.spheron import SpheronTarget
 from testbed.emulators.spheron import FaultPlan
 from testbed.postgres import free_port
+from testbed.waiting import wait_until
 from tests.bot.conftest import CHAIN_ID, DAO, FAILING_WEB_IMAGE, taken_over_when_expired
 from tests.bot.test_deployer import EXAMPLES
 
@@ -281,7 +283,9 @@ def test_an_update_of_an_instance_closed_outside_the_dao_fails_with_spherons_ans
     SpheronTarget(spheron_client_factory(emulator)).close(instance)
     record(2, update(tag="1.28"))
     record(3, close())
-    settle(make_deployer(), ledger, 2, 3)
+    metrics = BotMetrics()
+    settle(make_deployer(metrics=metrics), ledger, 2, 3)
+    assert unexpected_errors(metrics) == 0
     row = ledger.get(2)
     assert row.state is S.FAILED
     assert row.reason == f"Spheron refused the change: Instance {instance} is closed"
@@ -722,3 +726,47 @@ def test_an_update_that_finds_spheron_down_before_sending_is_sent_once_it_is_bac
     assert updates(emulator) == [] and unexpected_errors(metrics) == 0
     (row,) = settle(make_deployer(), ledger, 2)
     assert row.state is S.DEPLOYED and len(updates(emulator)) == 1
+
+
+def test_an_update_that_loses_spheron_between_its_reads_and_its_request_is_not_taken_as_sent(
+    ledger, record, spheron_emulator_factory, spheron_client_factory, make_deployer
+):
+    """Spheron goes away after the instance's deployments were read and before the update is
+    sent (the organisation is still to be looked up): nothing was sent, so the row stays as it
+    was, and the update goes out once Spheron is back."""
+    server = spheron_emulator_factory(port=free_port())
+
+    def deployer(metrics=None):
+        return make_deployer(target=SpheronTarget(spheron_client_factory(server)), metrics=metrics)
+
+    record(1, WEB)
+    settle(deployer(), ledger, 1)
+    active = f"/v1/cluster-instance/order/{ledger.get(1).deployment_id}"  # read last
+    record(2, update(tag="1.28"))
+    server.set_faults(FaultPlan(delay_s=5, delay_next=1, path=active))
+
+    earlier = len(server.request_log(all_requests=True))
+
+    def stop_while_the_instance_is_read() -> None:
+        wait_until(
+            lambda: any(
+                e["path"] == active for e in server.request_log(all_requests=True)[earlier:]
+            ),
+            timeout_s=5,
+            what="the instance's order to be read",
+            interval_s=0.01,
+        )
+        server.stop()  # the read is answered; the next connection is refused
+
+    metrics = BotMetrics()
+    during_the_outage = deployer(metrics)
+    stopper = threading.Thread(target=stop_while_the_instance_is_read)
+    stopper.start()
+    assert during_the_outage.advance() is False
+    stopper.join()
+    row = ledger.get(2)
+    assert (row.state, row.attempts) == (S.RECORDED, 0)
+    assert unexpected_errors(metrics) == 0
+    server.start()
+    (row,) = settle(deployer(), ledger, 2)
+    assert row.state is S.DEPLOYED and len(updates(server)) == 1
