@@ -1260,8 +1260,9 @@ def test_chain_ids_must_be_positive_ints(ledger_path: Path, value) -> None:
 
 @pytest.mark.parametrize("value", [True, "1", -1, 2**256])
 def test_proposal_ids_must_be_uint256_ints(ledger: Ledger, value) -> None:
-    with pytest.raises(ValueError, match=r"^proposal_id must be an int in the uint256 range"):
-        ledger.get(value)
+    for read in (ledger.get, ledger.history):
+        with pytest.raises(ValueError, match=r"^proposal_id must be an int in the uint256 range"):
+            read(value)
 
 
 def test_a_known_event_seen_again_is_logged_as_ignored(
