@@ -803,6 +803,9 @@ def test_a_token_spheron_refuses_during_a_drift_check_stops_the_bot(
 
 
 class TestALedgerLockedByAnotherWriter:
+    """SQLite refuses a write once another writer has held the file past the busy timeout: the
+    ledger is unavailable (here after 50 ms)."""
+
     @pytest.fixture
     def ledger(self, tmp_path):
         path = tmp_path / "ledger.sqlite3"
@@ -829,3 +832,46 @@ class TestALedgerLockedByAnotherWriter:
         assert ledger.get(1) is not None
         assert watcher.metrics.outages(time.time()) == {}
         assert watcher.metrics.registry.get_sample_value("service_up", {"service": "ledger"}) == 1
+
+    def test_only_interrupts_the_drift_check_which_the_next_one_repeats(
+        self, chain, ledger, emulator, spheron_client_factory, make_watcher, caplog
+    ):
+        caplog.set_level(logging.DEBUG, logger="services.bot.watcher")
+        now = [0.0]
+        deploy_event(chain, 1, block=10)
+        spheron = SpheronTarget(spheron_client_factory(emulator))
+        watcher = make_watcher(drift_target=spheron, drift_clock=lambda: now[0])
+        worker, codes = run_in_thread(watcher)
+        try:
+            wait_until(
+                lambda: ledger.get(1) is not None and ledger.get(1).state is S.DEPLOYED,
+                timeout_s=20,
+                what="the instance deployed",
+            )
+            emulator.change_outside_the_dao(ledger.get(1).instance_id, tag="9.9")
+            other = raw_engine(ledger.path)
+            with other.connect() as locking:
+                locking.exec_driver_sql("BEGIN IMMEDIATE")  # another writer holds the file
+                now[0] += 3600
+                wait_until(
+                    lambda: any(
+                        m.startswith("drift check interrupted: ") for m in watcher_messages(caplog)
+                    ),
+                    timeout_s=10,
+                    what="the interrupted check",
+                )
+                locking.exec_driver_sql("ROLLBACK")
+            other.dispose()
+            assert ledger.get(1).drift is None  # nothing was written
+            now[0] += 3600
+            wait_until(lambda: ledger.get(1).drift is not None, timeout_s=10, what="the drift")
+        finally:
+            watcher.stop.set()
+            worker.join(5)
+        assert ledger.get(1).drift["differences"] == ["tag: voted 1.27, running 9.9"]
+        [interrupted] = [
+            m for m in watcher_messages(caplog) if m.startswith("drift check interrupted")
+        ]
+        assert interrupted.startswith(f"drift check interrupted: ledger database {ledger.path} ")
+        assert "locked" in interrupted
+        assert codes == [0]
