@@ -436,6 +436,18 @@ def polls(watcher, outcome: str) -> float:
     return watcher.metrics.registry.get_sample_value("polls_total", {"outcome": outcome})
 
 
+def wait_until_deployed(ledger, proposal_id: int) -> None:
+    wait_until(
+        lambda: (row := ledger.get(proposal_id)) is not None and row.state is S.DEPLOYED,
+        timeout_s=20,
+        what=f"proposal {proposal_id} deployed",
+    )
+
+
+def interrupted_drift_checks(caplog) -> list[str]:
+    return [m for m in watcher_messages(caplog) if m.startswith("drift check interrupted: ")]
+
+
 def run_in_thread(watcher) -> tuple[threading.Thread, list[int]]:
     codes: list[int] = []
     worker = threading.Thread(target=lambda: codes.append(watcher.run()), daemon=True)
@@ -740,11 +752,7 @@ def test_the_loop_checks_drift_when_due_and_an_outage_only_interrupts_the_check(
     watcher = make_watcher(drift_target=spheron, drift_clock=lambda: now[0])
     worker, codes = run_in_thread(watcher)
     try:
-        wait_until(
-            lambda: ledger.get(1) is not None and ledger.get(1).state is S.DEPLOYED,
-            timeout_s=20,
-            what="the instance deployed",
-        )
+        wait_until_deployed(ledger, 1)
         instance = ledger.get(1).instance_id
         spheron.update(
             instance,
@@ -761,16 +769,12 @@ def test_the_loop_checks_drift_when_due_and_an_outage_only_interrupts_the_check(
         emulator.set_faults(FaultPlan(error_rate=1.0))
         now[0] += 3600
         wait_until(
-            lambda: any(
-                m.startswith("drift check interrupted: ") for m in watcher_messages(caplog)
-            ),
-            timeout_s=10,
-            what="the interrupted check",
+            lambda: interrupted_drift_checks(caplog), timeout_s=10, what="the interrupted check"
         )
     finally:
         watcher.stop.set()
         worker.join(5)
-    [interrupted] = [m for m in watcher_messages(caplog) if m.startswith("drift check interrupted")]
+    [interrupted] = interrupted_drift_checks(caplog)
     assert "503" in interrupted and "%s" not in interrupted
     assert codes == [0]
 
@@ -843,11 +847,7 @@ class TestALedgerLockedByAnotherWriter:
         watcher = make_watcher(drift_target=spheron, drift_clock=lambda: now[0])
         worker, codes = run_in_thread(watcher)
         try:
-            wait_until(
-                lambda: ledger.get(1) is not None and ledger.get(1).state is S.DEPLOYED,
-                timeout_s=20,
-                what="the instance deployed",
-            )
+            wait_until_deployed(ledger, 1)
             emulator.change_outside_the_dao(ledger.get(1).instance_id, tag="9.9")
             other = raw_engine(ledger.path)
             with other.connect() as locking:
@@ -869,9 +869,7 @@ class TestALedgerLockedByAnotherWriter:
             watcher.stop.set()
             worker.join(5)
         assert ledger.get(1).drift["differences"] == ["tag: voted 1.27, running 9.9"]
-        [interrupted] = [
-            m for m in watcher_messages(caplog) if m.startswith("drift check interrupted")
-        ]
+        [interrupted] = interrupted_drift_checks(caplog)
         assert interrupted.startswith(f"drift check interrupted: ledger database {ledger.path} ")
         assert "locked" in interrupted
         assert codes == [0]
