@@ -854,9 +854,7 @@ class TestALedgerLockedByAnotherWriter:
                 locking.exec_driver_sql("BEGIN IMMEDIATE")  # another writer holds the file
                 now[0] += 3600
                 wait_until(
-                    lambda: any(
-                        m.startswith("drift check interrupted: ") for m in watcher_messages(caplog)
-                    ),
+                    lambda: interrupted_drift_checks(caplog),
                     timeout_s=10,
                     what="the interrupted check",
                 )
