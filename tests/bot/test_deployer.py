@@ -498,24 +498,30 @@ def test_an_unexpected_error_on_one_row_is_recorded_and_the_others_go_on(
 
 
 def test_a_row_another_replica_holds_is_left_alone_until_its_claim_expires(
-    ledger, record, emulator, make_deployer
+    ledger, record, emulator, make_deployer, caplog
 ):
+    caplog.set_level(logging.INFO, logger="services.bot.deployer")
     record(1, spec_text())
+    record(2, spec_text(replicas=1))
     ledger.claim(1, "replica-b", lease_s=0.3)
     metrics = BotMetrics()
     deployer = make_deployer(replica="replica-a", metrics=metrics)
     deployer.advance()
-    assert ledger.get(1).state is S.RECORDED and creates(emulator) == []
+    assert ledger.get(1).state is S.RECORDED and len(creates(emulator)) == 1
+    assert ledger.get(2).state is S.CREATED  # the next row is not held up
+    assert not any("took over" in m for m in deployer_messages(caplog))
     time.sleep(0.4)  # replica-b died: its lease runs out
     deployer.advance()
     row = ledger.get(1)
     assert row.state is S.CREATED and row.claimed_by == "replica-a"
-    assert len(creates(emulator)) == 1
-    assert metric(metrics, "claims_total") == 1 and metric(metrics, "takeovers_total") == 1
+    assert len(creates(emulator)) == 2
+    assert metric(metrics, "claims_total") == 2 and metric(metrics, "takeovers_total") == 1
+    took_over = [m for m in deployer_messages(caplog) if "took over" in m]
+    assert took_over == ["proposal 1: took over from replica replica-b, whose claim expired"]
 
 
 def test_a_replica_that_lost_its_claim_during_the_lookup_sends_no_create(
-    ledger, record, emulator, make_deployer
+    ledger, record, emulator, make_deployer, caplog
 ):
     """The lookup is slow; meanwhile the claim expires and another replica takes the row. The
     commit of CREATING, which checks the claim, stops the first replica before it sends."""
@@ -525,11 +531,15 @@ def test_a_replica_that_lost_its_claim_during_the_lookup_sends_no_create(
     # The lookup lists the organisation's clusters: slower than the lease.
     emulator.set_faults(FaultPlan(delay_s=0.6, delay_next=1, path="/v1/organization/"))
 
+    caplog.set_level(logging.INFO, logger="services.bot.deployer")
     with taken_over_when_expired(ledger, 1, "replica-b"):
         deployer.advance()
     row = ledger.get(1)
     assert row.state is S.RECORDED and row.claimed_by == "replica-b"
     assert creates(emulator) == []
+    assert deployer_messages(caplog)[-1] == (
+        "proposal 1: proposal 1 is claimed by replica-b, not replica-a; left to that replica"
+    )
 
 
 # -- what each step tells the operator, and exactly where it looks ---------------------------------
