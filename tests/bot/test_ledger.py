@@ -640,8 +640,8 @@ def test_new_event_validates_fields(field: str, value: object, message: str) -> 
 
 def test_unfinished_lists_resumable_rows_in_chain_order(ledger: Ledger) -> None:
     events = [
-        make_event(10, block=300, log_index=1),
         make_event(11, block=300, log_index=0),
+        make_event(10, block=300, log_index=1),
         make_event(12, block=200),
         make_event(13, block=250),
         make_event(14, block=260),
@@ -836,6 +836,10 @@ def test_an_update_that_deployed_becomes_its_targets_voted_state(
     ledger.mark_created(2, "inst-1", "order-2", at=SENT)
     with pytest.raises(ValueError, match="give voted_spec_json"):
         ledger.mark_deployed(2, "Deployed")
+    for wrong in ("tag 1 → 2", ["tag 1 → 2", 3]):
+        with pytest.raises(ValueError, match=r"^changes must be a sequence of str, got "):
+            ledger.mark_deployed(2, "Deployed", voted_spec_json="{}", changes=wrong)
+    assert ledger.get(2).state is S.CREATED
     row = ledger.mark_deployed(
         2,
         "Deployed",
@@ -849,6 +853,26 @@ def test_an_update_that_deployed_becomes_its_targets_voted_state(
     assert ledger.history(1)[-1].note == "updated by proposal 2: tag 1 → 2"
     last = ledger.outbox()[-1]
     assert (last.kind, last.fields["changes"]) == ("updated", ["tag 1 → 2"])
+    assert (last.fields["action"], ledger.outbox()[0].fields["action"]) == ("update", "deploy")
+
+
+def test_an_update_that_changed_nothing_in_words_is_noted_plainly_and_needs_its_target(
+    ledger: Ledger, row_in_state: Callable[[DeploymentState, int], int]
+) -> None:
+    row_in_state(S.DEPLOYED, 1)
+    updates = [
+        json.dumps({"action": "update", "target": target, "changes": {"tag": "2"}})
+        for target in (1, 99)
+    ]
+    ledger.record_batch([make_event(2, spec=updates[0]), make_event(3, spec=updates[1])], 103)
+    for pid in (2, 3):
+        ledger.mark_creating(pid, "dao-1", in_flight_until=SENT)
+        ledger.mark_created(pid, "inst-1", f"order-{pid}", at=SENT)
+    ledger.mark_deployed(2, "Deployed", voted_spec_json='{"voted": 2}')
+    assert ledger.history(1)[-1].note == "updated by proposal 2"
+    with pytest.raises(UnknownProposalError, match=r"^proposal 99 is not in the ledger$"):
+        ledger.mark_deployed(3, "Deployed", voted_spec_json='{"voted": 3}')
+    assert ledger.get(3).state is S.CREATED  # nothing of the refused step was written
 
 
 def test_a_close_is_done_only_once_sent_and_clears_its_window_and_its_targets_drift(
