@@ -356,6 +356,7 @@ class Claim:
 
 
 _ROW_COLUMNS = tuple(deployments.c[name] for name in DeploymentRow.__dataclass_fields__)
+_COLUMN_NAMES = frozenset(deployments.c.keys())
 _UNFINISHED_VALUES = tuple(state.value for state in UNFINISHED_STATES)
 _BINDING_KEYS = ("chain_id", "dao_address")
 
@@ -1312,11 +1313,13 @@ class Ledger:
     ) -> DeploymentRow:
         """Move the row from ``previous`` (its locked state) to ``target``; arriving in a state
         that is notified writes the notification in the same transaction."""
-        values = {"pid": str(proposal_id), "state": target.value, "updated_at": _utc_now()}
+        values = {"state": target.value, "updated_at": _utc_now(), **changes}
+        # An UPDATE ignores a parameter that names no column: a misspelt one would be lost.
+        assert values.keys() <= _COLUMN_NAMES, sorted(values.keys() - _COLUMN_NAMES)
         row = _to_row(
             conn.execute(
                 _CHANGE_ROW_BUMPING_ATTEMPTS if bump_attempts else _CHANGE_ROW,
-                {**values, **changes},
+                {"pid": str(proposal_id), **values},
             ).one()
         )
         if history:

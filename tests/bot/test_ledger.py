@@ -1284,9 +1284,19 @@ def test_chain_ids_must_be_positive_ints(ledger_path: Path, value) -> None:
 
 @pytest.mark.parametrize("value", [True, "1", -1, 2**256])
 def test_proposal_ids_must_be_uint256_ints(ledger: Ledger, value) -> None:
-    for read in (ledger.get, ledger.history):
+    steps = (ledger.get, ledger.history, lambda pid: ledger.mark_rejected(pid, "bad"))
+    for step in steps:
         with pytest.raises(ValueError, match=r"^proposal_id must be an int in the uint256 range"):
-            read(value)
+            step(value)
+
+
+def test_each_step_stamps_the_row_with_its_time(ledger: Ledger) -> None:
+    ledger.record_batch([make_event(1)], 101)
+    recorded = ledger.get(1)
+    time.sleep(0.01)
+    planned = ledger.mark_planned(1, "dao-1")
+    assert planned.updated_at > recorded.updated_at
+    assert planned.first_seen_at == recorded.first_seen_at
 
 
 def test_a_known_event_seen_again_is_logged_as_ignored(
