@@ -1160,26 +1160,18 @@ class Ledger:
 
     def _bind(self, chain_id: int, dao_address: str) -> None:
         with self._write() as conn:
+            # A new ledger takes this binding; a bound one (or one a replica is binding right
+            # now) keeps its own, which must be the same.
+            conn.execute(
+                _insert(conn, meta)
+                .values([("chain_id", str(chain_id)), ("dao_address", dao_address)])
+                .on_conflict_do_nothing()
+            )
             stored = dict(
                 conn.execute(
-                    sa.select(meta.c.key, meta.c.value)
-                    .where(meta.c.key.in_(("chain_id", "dao_address")))
-                    .with_for_update()
+                    sa.select(meta.c.key, meta.c.value).where(meta.c.key.in_(_BINDING_KEYS))
                 ).all()
             )
-            if not stored:
-                conn.execute(
-                    _insert(conn, meta)
-                    .values([("chain_id", str(chain_id)), ("dao_address", dao_address)])
-                    .on_conflict_do_nothing()
-                )
-                stored = dict(
-                    conn.execute(
-                        sa.select(meta.c.key, meta.c.value).where(
-                            meta.c.key.in_(("chain_id", "dao_address"))
-                        )
-                    ).all()
-                )
             if stored != {"chain_id": str(chain_id), "dao_address": dao_address}:
                 raise LedgerMismatchError(
                     f"ledger {self.location} belongs to chain {stored.get('chain_id')} DAO "
