@@ -520,6 +520,21 @@ def test_a_row_another_replica_holds_is_left_alone_until_its_claim_expires(
     assert took_over == ["proposal 1: took over from replica replica-b, whose claim expired"]
 
 
+def test_a_replica_that_cannot_reach_spheron_lets_its_rows_go_at_once(
+    ledger, record, emulator, make_deployer
+):
+    """Another replica may reach Spheron: a row this one cannot step is released, not held
+    until the lease runs out."""
+    record(1, spec_text())
+    emulator.set_faults(FaultPlan(error_rate=1.0))
+    assert make_deployer(replica="replica-a").advance() is False
+    assert ledger.get(1).claimed_by is None
+    emulator.set_faults(FaultPlan())
+    make_deployer(replica="replica-b").advance()
+    row = ledger.get(1)
+    assert row.state is S.CREATED and row.claimed_by == "replica-b"
+
+
 def test_a_replica_that_lost_its_claim_during_the_lookup_sends_no_create(
     ledger, record, emulator, make_deployer, caplog
 ):

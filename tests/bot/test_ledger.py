@@ -854,6 +854,8 @@ def test_an_update_that_deployed_becomes_its_targets_voted_state(
     last = ledger.outbox()[-1]
     assert (last.kind, last.fields["changes"]) == ("updated", ["tag 1 → 2"])
     assert (last.fields["action"], ledger.outbox()[0].fields["action"]) == ("update", "deploy")
+    [executed] = [e for e in ledger.outbox() if e.kind == "executed" and e.proposal_id == 2]
+    assert (executed.fields["action"], executed.fields["target"]) == ("update", 1)
 
 
 def test_an_update_that_changed_nothing_in_words_is_noted_plainly_and_needs_its_target(
