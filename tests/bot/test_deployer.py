@@ -526,13 +526,16 @@ def test_a_replica_that_cannot_reach_spheron_lets_its_rows_go_at_once(
     """Another replica may reach Spheron: a row this one cannot step is released, not held
     until the lease runs out."""
     record(1, spec_text())
+    record(2, json.dumps({"action": "close", "target": 1}))  # waits; calls no Spheron API
+    make_deployer(replica="replica-a").advance()
+    assert [ledger.get(pid).claimed_by for pid in (1, 2)] == ["replica-a", "replica-a"]
     emulator.set_faults(FaultPlan(error_rate=1.0))
-    assert make_deployer(replica="replica-a").advance() is False
-    assert ledger.get(1).claimed_by is None
+    steps = iter([False, True])  # proposal 1 only: stop before proposal 2
+    assert make_deployer(replica="replica-a").advance(lambda: next(steps)) is False
+    assert [ledger.get(pid).claimed_by for pid in (1, 2)] == [None, "replica-a"]
     emulator.set_faults(FaultPlan())
     make_deployer(replica="replica-b").advance()
-    row = ledger.get(1)
-    assert row.state is S.CREATED and row.claimed_by == "replica-b"
+    assert ledger.get(1).claimed_by == "replica-b"  # at once, not after replica-a's lease
 
 
 def test_a_replica_that_lost_its_claim_during_the_lookup_sends_no_create(
