@@ -24,9 +24,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from services.bot.ledger import DeploymentRow, DeploymentState, read_rows
 from services.bot.ledger_table import format_ledger_table
@@ -38,6 +39,9 @@ from testbed.contracts import Chain
 from testbed.emulators.spheron import SpheronEmulator
 from testbed.waiting import WaitTimeout, wait_until
 from testbed.webhook_receiver import WebhookReceiver
+
+if TYPE_CHECKING:
+    from services.webapp.server import WebAppServer
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_TOKEN = "local-demo-token"
@@ -106,8 +110,11 @@ class DemoError(RuntimeError):
 
 
 class Demo:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, serve_app: bool = False) -> None:
         self.workdir = workdir
+        #: `--keep`: the members' web app is served, from when the bot starts until Ctrl-C.
+        self.serve_app = serve_app
+        self.app: WebAppServer | None = None
         self.anvil: Anvil | None = None
         self.emulator: SpheronEmulator | None = None
         self.receiver: WebhookReceiver | None = None
@@ -120,8 +127,7 @@ class Demo:
         self.ledger_path = workdir / "ledger.sqlite3"
         self.watcher_log = workdir / "watcher.log"
         self.deployment_block = 0
-        # Chosen now: the bot's status server lets the web app's page read it (CORS).
-        self.app_port = free_local_port()
+        # Chosen now: the web app's page reads the bot's status server at this port.
         self.status_port = free_local_port()
 
     # -- the story -------------------------------------------------------------------------------
@@ -272,7 +278,9 @@ class Demo:
         )
         args = ["--network", self.anvil.network_choice, "--poll-interval", "0.5"]
         args += ["--status-port", str(self.status_port)]
-        args += ["--cors-origin", f"http://127.0.0.1:{self.app_port}"]
+        if self.serve_app:  # the bot lets the app's page read it (CORS): the app must be bound
+            self.app = self.start_app()
+            args += ["--cors-origin", self.app.url]
         self.watcher = WatcherProcess(args, env, self.watcher_log).start()
         step(
             f"ape run watcher started (pid {self.watcher.pid}), watching DAO {dao}; "
@@ -383,13 +391,13 @@ class Demo:
         step(f"{shown}{f'  [{note}]' if note else ''} -> {summary}")
         return result.stdout
 
-    def keep_serving(self) -> None:
-        """`make demo KEEP=1`: the members' web app on the demo's chain, until Ctrl-C."""
+    def start_app(self) -> WebAppServer:
+        """The members' web app on the demo's chain, on a port of its own choosing (bound now,
+        so no other socket can take it before the bot is told its origin)."""
         from services.webapp.config import LOCAL_POLL_INTERVAL_MS, AppConfig
-        from services.webapp.serve import serve_until_stopped
         from services.webapp.server import WebAppServer
 
-        assert self.anvil is not None and self.watcher is not None
+        assert self.anvil is not None
         config = AppConfig(
             chain_id=self.anvil.chain_id,
             chain_name="Demo chain (anvil)",
@@ -400,8 +408,15 @@ class Demo:
             bot_url=f"http://127.0.0.1:{self.status_port}",
             poll_interval_ms=LOCAL_POLL_INTERVAL_MS,
         )
+        return WebAppServer(config).start()
+
+    def keep_serving(self) -> None:
+        """`make demo KEEP=1`: the members' web app on the demo's chain, until Ctrl-C."""
+        from services.webapp.serve import serve_until_stopped
+
+        assert self.anvil is not None and self.watcher is not None and self.app is not None
+        server, config = self.app, self.app.config
         alice = self.anvil.rpc("eth_accounts")[1]
-        server = WebAppServer(config, port=self.app_port).start()
         say("")
         say(f"web app: {server.url}/")
         say(
@@ -422,6 +437,8 @@ class Demo:
         """Stop everything this demo started (also after an error or Ctrl-C)."""
         if self.watcher is not None:
             self.watcher.stop()
+        if self.app is not None:
+            self.app.stop()
         if self.receiver is not None:
             self.receiver.stop()
         if self.emulator is not None:
@@ -479,7 +496,7 @@ def step(text: str) -> None:
     say(f"[{time.strftime('%H:%M:%S')}] {text}")
 
 
-def main(argv: Sequence[str] | None = None, make_demo: Callable[[Path], Demo] = Demo) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m testbed.demo", description=__doc__)
     parser.add_argument(
         "--keep", action="store_true", help="then serve the web app on the demo's chain"
@@ -487,7 +504,7 @@ def main(argv: Sequence[str] | None = None, make_demo: Callable[[Path], Demo] = 
     keep = parser.parse_args(argv).keep
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="spheron-dao-demo-") as workdir:
-        demo = make_demo(Path(workdir))
+        demo = Demo(Path(workdir), serve_app=keep)
         try:
             ok = demo.run()
             if ok and keep:
