@@ -9,6 +9,8 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -455,6 +457,25 @@ def run_in_thread(watcher) -> tuple[threading.Thread, list[int]]:
     return worker, codes
 
 
+@contextmanager
+def drift_checking_bot(
+    chain, ledger, emulator, spheron_client_factory, make_watcher
+) -> Iterator[tuple[list[float], SpheronTarget, list[int]]]:
+    """The bot's loop in a thread, with proposal 1 deployed and drift checked every hour of the
+    clock `now[0]`: `(now, target, exit codes)`; the codes are in once the block has ended."""
+    now = [0.0]
+    deploy_event(chain, 1, block=10)
+    spheron = SpheronTarget(spheron_client_factory(emulator))
+    watcher = make_watcher(drift_target=spheron, drift_clock=lambda: now[0])
+    worker, codes = run_in_thread(watcher)
+    try:
+        wait_until_deployed(ledger, 1)
+        yield now, spheron, codes
+    finally:
+        watcher.stop.set()
+        worker.join(5)
+
+
 def test_recorded_events_are_logged_by_proposal_and_block_range(chain, make_watcher, caplog):
     caplog.set_level(logging.INFO, logger="services")
     deploy_event(chain, 1, block=10)
@@ -746,13 +767,8 @@ def test_the_loop_checks_drift_when_due_and_an_outage_only_interrupts_the_check(
     chain, ledger, emulator, spheron_client_factory, make_watcher, caplog
 ):
     caplog.set_level(logging.DEBUG, logger="services.bot.watcher")
-    now = [0.0]
-    deploy_event(chain, 1, block=10)
-    spheron = SpheronTarget(spheron_client_factory(emulator))
-    watcher = make_watcher(drift_target=spheron, drift_clock=lambda: now[0])
-    worker, codes = run_in_thread(watcher)
-    try:
-        wait_until_deployed(ledger, 1)
+    bot = drift_checking_bot(chain, ledger, emulator, spheron_client_factory, make_watcher)
+    with bot as (now, spheron, codes):
         instance = ledger.get(1).instance_id
         spheron.update(
             instance,
@@ -771,9 +787,6 @@ def test_the_loop_checks_drift_when_due_and_an_outage_only_interrupts_the_check(
         wait_until(
             lambda: interrupted_drift_checks(caplog), timeout_s=10, what="the interrupted check"
         )
-    finally:
-        watcher.stop.set()
-        worker.join(5)
     [interrupted] = interrupted_drift_checks(caplog)
     assert "503" in interrupted and "%s" not in interrupted
     assert codes == [0]
@@ -841,13 +854,8 @@ class TestALedgerLockedByAnotherWriter:
         self, chain, ledger, emulator, spheron_client_factory, make_watcher, caplog
     ):
         caplog.set_level(logging.DEBUG, logger="services.bot.watcher")
-        now = [0.0]
-        deploy_event(chain, 1, block=10)
-        spheron = SpheronTarget(spheron_client_factory(emulator))
-        watcher = make_watcher(drift_target=spheron, drift_clock=lambda: now[0])
-        worker, codes = run_in_thread(watcher)
-        try:
-            wait_until_deployed(ledger, 1)
+        bot = drift_checking_bot(chain, ledger, emulator, spheron_client_factory, make_watcher)
+        with bot as (now, _, codes):
             emulator.change_outside_the_dao(ledger.get(1).instance_id, tag="9.9")
             other = raw_engine(ledger.path)
             with other.connect() as locking:
@@ -863,9 +871,6 @@ class TestALedgerLockedByAnotherWriter:
             assert ledger.get(1).drift is None  # nothing was written
             now[0] += 3600
             wait_until(lambda: ledger.get(1).drift is not None, timeout_s=10, what="the drift")
-        finally:
-            watcher.stop.set()
-            worker.join(5)
         assert ledger.get(1).drift["differences"] == ["tag: voted 1.27, running 9.9"]
         [interrupted] = interrupted_drift_checks(caplog)
         assert interrupted.startswith(f"drift check interrupted: ledger database {ledger.path} ")
