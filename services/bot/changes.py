@@ -182,11 +182,8 @@ class InstanceChanges:
 
     def _send(self, row: DeploymentRow, plan: _Plan) -> None:
         assert self._target is not None
-        target, instance_id, name = (
-            self._target,
-            plan.target.instance_id,
-            plan.target.deployment_name,
-        )
+        target = self._target
+        instance_id, name = plan.target.instance_id, plan.target.deployment_name
         assert instance_id is not None and name is not None  # a deployed instance has both
         before: tuple[str, ...] | None = None  # a close has no deployments to tell apart
         if plan.spec is not None:

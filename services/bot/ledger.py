@@ -732,17 +732,13 @@ class Ledger:
         connection refused): the row stays CREATING with no in-flight window, so the next attempt
         need not wait."""
         _check_text("reason", reason)
-        with self._write() as conn:
-            current = self._current(conn, proposal_id)
-            self._check_allowed("mark_not_sent", current, DeploymentState.CREATING)
-            return self._update(
-                conn,
-                proposal_id,
-                DeploymentState.CREATING,
-                {"in_flight_until": None},
-                previous=current.state,
-                note=f"{_REQUEST[current.kind]} request not delivered: {reason}",
-            )
+        return self._transition(
+            "mark_not_sent",
+            proposal_id,
+            DeploymentState.CREATING,
+            {"in_flight_until": None},
+            note=lambda current: f"{_REQUEST[current.kind]} request not delivered: {reason}",
+        )
 
     def mark_created(
         self,
@@ -1219,13 +1215,19 @@ class Ledger:
         target: DeploymentState,
         changes: dict[str, Any],
         *,
-        note: str | None = None,
+        note: str | Callable[[DeploymentRow], str] | None = None,
     ) -> DeploymentRow:
+        """Move the row to ``target``; ``note`` may be written from the row as it was."""
         with self._write() as conn:
             current = self._current(conn, proposal_id)
             self._check_allowed(method, current, target)
             return self._update(
-                conn, proposal_id, target, changes, previous=current.state, note=note
+                conn,
+                proposal_id,
+                target,
+                changes,
+                previous=current.state,
+                note=note(current) if callable(note) else note,
             )
 
     def _status_update(
